@@ -1,0 +1,256 @@
+import { hostname } from 'node:os';
+import { type Logger, pino } from 'pino';
+import type { Sql } from 'postgres';
+import { v4 as uuidv4 } from 'uuid';
+import { z } from 'zod';
+import { type Duration, parseDuration } from './duration.js';
+import {
+  type EnqueueDeps,
+  type EnqueueManyOptions,
+  type EnqueueOptions,
+  enqueueMany,
+  enqueueOne,
+} from './enqueue.js';
+import { PgschedError, PgschedValidationError } from './errors.js';
+import { validateQueueName, validateSchemaName } from './identifiers.js';
+import { Leader } from './maintenance/leader.js';
+import { createPruner } from './maintenance/pruner.js';
+import { createRescuer } from './maintenance/rescuer.js';
+import { createManagement, type Job } from './management.js';
+import { type MigrateResult, migrate } from './migrate.js';
+import { parseOptions } from './options.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from './payload.js';
+import { createQueries } from './queries.js';
+import { type DefineOptions, type Handler, Registry } from './registry.js';
+import { Notifier } from './worker/notifier.js';
+import { Worker } from './worker/worker.js';
+
+/** Payload and result types per job name, for typed `define`/`enqueue`/`getJob`. */
+export type JobMap = Record<string, { payload: unknown; result?: unknown }>;
+type AnyJobs = Record<string, { payload: any; result?: any }>;
+
+export interface PgschedOptions {
+  /** A postgres.js client; pgsched runs every statement through it. */
+  sql: Sql;
+  /** Schema of pgsched's tables. Default `pgsched`. */
+  schema?: string;
+  /** A pino logger; default: pino at `info` (or `PGSCHED_LOG_LEVEL`). */
+  logger?: Logger;
+  /** Largest accepted payload (and result), serialised, in bytes. Default 1 MiB. */
+  maxPayloadBytes?: number;
+  /** Source of randomness for backoff jitter; injectable for tests. */
+  random?: () => number;
+}
+
+export interface StartOptions {
+  /** Queues to claim from; default all. */
+  queues?: string[];
+  /** Jobs run at once. Default 10. */
+  concurrency?: number;
+  /** Jobs claimed ahead of free slots. Default: equal to concurrency. */
+  prefetch?: number;
+  /** Fallback poll (also picks up delayed jobs and retries). Default 1s. */
+  pollInterval?: Duration;
+  /** No LISTEN: for PgBouncer transaction pooling. */
+  pollOnly?: boolean;
+  /** Take part in leader election (rescuer, pruner, schedules). Default true. */
+  leader?: boolean;
+  /** How long finished jobs are kept before the pruner deletes them. */
+  retention?: { completed?: Duration; failed?: Duration; cancelled?: Duration };
+}
+
+const clientSchema = z.strictObject({
+  sql: z.custom<Sql>((v) => typeof v === 'function', 'expected a postgres.js client'),
+  schema: z.string().optional(),
+  logger: z
+    .custom<Logger>((v) => typeof v === 'object' && v !== null && 'child' in v, 'expected a pino logger')
+    .optional(),
+  maxPayloadBytes: z.number().int().positive().optional(),
+  random: z.custom<() => number>((v) => typeof v === 'function', 'expected a function').optional(),
+});
+
+const startSchema = z.strictObject({
+  queues: z.array(z.string()).min(1).optional(),
+  concurrency: z.number().int().min(1).max(10_000).optional(),
+  prefetch: z.number().int().min(0).max(100_000).optional(),
+  pollInterval: z.union([z.number(), z.string()]).optional(),
+  pollOnly: z.boolean().optional(),
+  leader: z.boolean().optional(),
+  retention: z
+    .strictObject({
+      completed: z.union([z.number(), z.string()]).optional(),
+      failed: z.union([z.number(), z.string()]).optional(),
+      cancelled: z.union([z.number(), z.string()]).optional(),
+    })
+    .optional(),
+});
+
+const DEFAULT_MAX_ATTEMPTS = 25;
+const DEFAULT_VISIBILITY_MS = 30_000;
+
+/**
+ * A pgsched instance: defines jobs, enqueues them, runs workers and leader duties, and
+ * manages jobs, all against one schema of one PostgreSQL database.
+ */
+export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
+  readonly sql: Sql;
+  readonly schema: string;
+  readonly logger: Logger;
+  readonly #registry = new Registry();
+  readonly #queries;
+  readonly #management;
+  readonly #enqueueDeps: EnqueueDeps;
+  readonly #random: () => number;
+  #worker: Worker | undefined;
+  #leader: Leader | undefined;
+  #started = false;
+
+  constructor(options: PgschedOptions) {
+    const opts = parseOptions(clientSchema, options, 'Pgsched.options');
+    this.sql = opts.sql;
+    this.schema = validateSchemaName('Pgsched.options.schema', opts.schema ?? 'pgsched');
+    this.logger = opts.logger ?? pino({ name: 'pgsched', level: process.env.PGSCHED_LOG_LEVEL ?? 'info' });
+    this.#random = opts.random ?? Math.random;
+    this.#queries = createQueries(this.sql, this.schema);
+    this.#management = createManagement(this.sql, this.schema);
+    this.#enqueueDeps = {
+      sql: this.sql,
+      queries: this.#queries,
+      registry: this.#registry,
+      maxPayloadBytes: opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+    };
+  }
+
+  /** Applies pending migrations (same as `npx pgsched migrate`). Safe to run from many processes at once. */
+  migrate(options: { dryRun?: boolean } = {}): Promise<MigrateResult> {
+    return migrate(this.sql, this.schema, options);
+  }
+
+  /** Registers the handler of a job name. Each name may be defined once per instance. */
+  define<N extends keyof Jobs & string>(
+    name: N,
+    handler: Handler<Jobs[N]['payload'], Jobs[N]['result']>,
+    options?: DefineOptions<Jobs[N]['payload']>,
+  ): this {
+    if (this.#started)
+      throw new PgschedError(`define("${name}") after start(): define every job before starting`);
+    this.#registry.define(name, handler, options);
+    return this;
+  }
+
+  /** Inserts one job and returns its id (or, with a `key`, the id of the unfinished job that holds it). */
+  enqueue<N extends keyof Jobs & string>(
+    name: N,
+    payload: Jobs[N]['payload'],
+    options?: EnqueueOptions,
+  ): Promise<string> {
+    return enqueueOne(this.#enqueueDeps, name, payload, options);
+  }
+
+  /** Inserts any number of jobs in one statement and returns their ids in payload order. */
+  enqueueMany<N extends keyof Jobs & string>(
+    name: N,
+    payloads: readonly Jobs[N]['payload'][],
+    options?: EnqueueManyOptions,
+  ): Promise<string[]> {
+    return enqueueMany(this.#enqueueDeps, name, payloads, options);
+  }
+
+  /** The job's row, or null if it does not exist (or was pruned). */
+  getJob<N extends keyof Jobs & string = keyof Jobs & string>(
+    id: string | number | bigint,
+  ): Promise<Job<Jobs[N]['payload'], Jobs[N]['result']> | null> {
+    return this.#management.getJob(id) as Promise<Job<Jobs[N]['payload'], Jobs[N]['result']> | null>;
+  }
+
+  /** Cancels a pending or running job (a running job's signal is aborted). False if it was not cancellable. */
+  cancel(id: string | number | bigint): Promise<boolean> {
+    return this.#management.cancel(id);
+  }
+
+  /** Returns a failed or cancelled job to `pending`. False if it was in another state. */
+  retry(id: string | number | bigint): Promise<boolean> {
+    return this.#management.retry(id);
+  }
+
+  /** Starts the worker (when jobs are defined) and leader duties in this process. */
+  async start(options: StartOptions = {}): Promise<void> {
+    if (this.#started)
+      throw new PgschedValidationError('start', 'called twice', 'this instance is already started');
+    const opts = parseOptions(startSchema, options, 'start.options');
+    const queues = opts.queues?.map((q, i) => validateQueueName(`start.options.queues[${i}]`, q)) ?? null;
+    const concurrency = opts.concurrency ?? 10;
+    const pollIntervalMs = parseDuration('start.options.pollInterval', opts.pollInterval ?? 1_000, {
+      allowZero: false,
+    });
+    const retention = {
+      completed: parseDuration('start.options.retention.completed', opts.retention?.completed ?? '1h'),
+      failed: parseDuration('start.options.retention.failed', opts.retention?.failed ?? '7d'),
+      cancelled: parseDuration('start.options.retention.cancelled', opts.retention?.cancelled ?? '7d'),
+    };
+    this.#started = true;
+
+    const names = this.#registry.names();
+    if (names.length > 0) {
+      const definitions = names.map((n) => this.#registry.get(n)!.options);
+      const notifier = new Notifier(
+        this.sql,
+        { jobs: `${this.schema}.jobs`, cancel: `${this.schema}.cancel` },
+        { pollOnly: opts.pollOnly ?? false, pollIntervalMs },
+        this.logger,
+      );
+      this.#worker = new Worker(
+        {
+          workerId: `${hostname()}:${process.pid}:${uuidv4().slice(0, 8)}`,
+          concurrency,
+          prefetch: opts.prefetch ?? concurrency,
+          queues,
+          claimDefaults: {
+            names,
+            maxAttempts: definitions.map((d) => d.maxAttempts ?? DEFAULT_MAX_ATTEMPTS),
+            visibilityMs: definitions.map((d) => d.visibilityTimeout ?? DEFAULT_VISIBILITY_MS),
+            atMostOnce: definitions.map((d) => (d.delivery === 'at-most-once' ? 1 : 0)),
+          },
+          maxResultBytes: this.#enqueueDeps.maxPayloadBytes,
+          random: this.#random,
+        },
+        this.#queries,
+        this.#registry,
+        notifier,
+        this.logger,
+      );
+      await this.#worker.start();
+    }
+    if (opts.leader ?? true) {
+      this.#leader = new Leader(
+        this.sql,
+        this.schema,
+        [
+          createRescuer(this.sql, this.schema, this.logger),
+          createPruner(this.sql, this.schema, retention, this.logger),
+        ],
+        this.logger,
+      );
+      this.#leader.start();
+    }
+  }
+
+  /** Whether this process currently holds leadership. */
+  get isLeader(): boolean {
+    return this.#leader?.isLeader ?? false;
+  }
+
+  /**
+   * Graceful stop: no new claims, prefetched jobs go back to `pending`, running jobs get up to
+   * `timeout` (default 30s) to finish, then their signal is aborted and they are released.
+   */
+  async stop(options: { timeout?: Duration } = {}): Promise<void> {
+    const timeoutMs = parseDuration('stop.options.timeout', options.timeout ?? 30_000);
+    const worker = this.#worker;
+    const leader = this.#leader;
+    this.#worker = undefined;
+    this.#leader = undefined;
+    await Promise.all([worker?.stop(timeoutMs), leader?.stop()]);
+    this.#started = false;
+  }
+}

@@ -1,0 +1,14 @@
+export { type JobMap, Pgsched, type PgschedOptions, type StartOptions } from './client.js';
+export type { Duration } from './duration.js';
+export type { EnqueueManyOptions, EnqueueOptions } from './enqueue.js';
+export {
+  PgschedConflictError,
+  PgschedError,
+  PgschedSchemaTooNewError,
+  PgschedValidationError,
+} from './errors.js';
+export type { Job, JobError, JobState } from './management.js';
+export { loadMigrations, type MigrateResult, type Migration, migrate } from './migrate.js';
+export type { BackoffOptions, JobOptions } from './options.js';
+export type { DefineOptions, Handler, JobContext, JobInfo } from './registry.js';
+export { CancelSignal, cancel, DiscardSignal, discard, SnoozeSignal, snooze } from './signals.js';

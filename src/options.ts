@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { type Duration, parseDuration } from './duration.js';
+import { PgschedValidationError } from './errors.js';
+
+/** How long to wait before retry n (1-based count of failed attempts). */
+export interface BackoffOptions {
+  type: 'exponential' | 'linear' | 'fixed';
+  /** Delay of the first retry. */
+  base: Duration;
+  /** Upper bound of any delay. Default 1h. */
+  max?: Duration;
+  /** Fraction 0–1 of each delay that is randomised (subtracted), so retries of many jobs spread out. Default 0.1. */
+  jitter?: number;
+}
+
+/** Options that a definition sets as defaults and an enqueue may override per job. */
+export interface JobOptions {
+  /** Queue name; workers may restrict themselves to some queues. Default `'default'`. */
+  queue?: string;
+  /** Lower runs first (like Oban, River, graphile-worker). Integer. Default 0. */
+  priority?: number;
+  /** Attempts before the job is `failed`. Default 25. */
+  maxAttempts?: number;
+  /** An attempt fails once it runs this long, even if the handler ignores its signal. */
+  timeout?: Duration;
+  /** Lease of a running job, extended by heartbeat; after it expires the rescuer takes the job back. Default 30s. */
+  visibilityTimeout?: Duration;
+  backoff?: BackoffOptions;
+  /** `at-most-once` jobs are never started twice: a lost or failed attempt ends `failed`. */
+  delivery?: 'at-least-once' | 'at-most-once';
+}
+
+const int32 = z.number().int().min(-2_147_483_648).max(2_147_483_647);
+
+const duration = (allowZero: boolean) =>
+  z.union([z.number(), z.string()]).transform((value, ctx) => {
+    try {
+      return parseDuration('', value, { allowZero });
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as PgschedValidationError).expected });
+      return z.NEVER;
+    }
+  });
+
+const backoffSchema = z.strictObject({
+  type: z.enum(['exponential', 'linear', 'fixed']),
+  base: duration(true),
+  max: duration(true).optional(),
+  jitter: z.number().min(0).max(1).optional(),
+});
+
+export const jobOptionShape = {
+  queue: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'expected 1–100 characters of A-Z a-z 0-9 _ . : -')
+    .optional(),
+  priority: int32.optional(),
+  maxAttempts: z.number().int().min(1).max(1_000_000).optional(),
+  timeout: duration(false).optional(),
+  visibilityTimeout: duration(false).optional(),
+  backoff: backoffSchema.optional(),
+  delivery: z.enum(['at-least-once', 'at-most-once']).optional(),
+};
+
+export type ParsedBackoff = z.output<typeof backoffSchema>;
+export type ParsedJobOptions = z.output<z.ZodObject<typeof jobOptionShape>>;
+
+/**
+ * Validates `input` against a strict zod schema and turns the first problem into a
+ * PgschedValidationError naming the dotted field and the offending value.
+ */
+export function parseOptions<T extends z.ZodType>(schema: T, input: unknown, field: string): z.output<T> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const path = [...issue.path, key];
+    throw new PgschedValidationError(`${field}.${path.join('.')}`, valueAt(input, path), 'unknown option');
+  }
+  const path = issue.path.join('.');
+  throw new PgschedValidationError(
+    path ? `${field}.${path}` : field,
+    valueAt(input, issue.path),
+    issue.message,
+  );
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) value = (value as Record<PropertyKey, unknown> | undefined)?.[key];
+  return value;
+}
+
+/** Accepts a Date or an ISO-8601 string; anything else (or an invalid date) is an error. */
+export const dateSchema = z.union([z.date(), z.string()]).transform((value, ctx) => {
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime())) {
+    ctx.addIssue({ code: 'custom', message: 'expected a valid Date or ISO 8601 string' });
+    return z.NEVER;
+  }
+  return date;
+});

@@ -1,0 +1,175 @@
+import type { Sql, TransactionSql } from 'postgres';
+
+/** A postgres.js client or a transaction from `sql.begin`. */
+export type Db = Sql | TransactionSql;
+
+/** The columns a claim returns: what a worker needs to run the job. */
+export interface ClaimedRow {
+  id: string;
+  name: string;
+  queue: string;
+  payload: unknown;
+  priority: number;
+  attempt: number;
+  max_attempts: number;
+  visibility_ms: number;
+  timeout_ms: number | null;
+  backoff: Record<string, unknown> | null;
+  at_most_once: boolean;
+  key: string | null;
+  run_at: Date;
+  created_at: Date;
+}
+
+export interface InsertValues {
+  name: string;
+  payload: string;
+  queue: string;
+  priority: number;
+  runAt: Date | null;
+  delayMs: number;
+  maxAttempts: number | null;
+  timeoutMs: number | null;
+  visibilityMs: number | null;
+  atMostOnce: boolean | null;
+  backoff: string | null;
+  key: string | null;
+}
+
+/**
+ * Outcomes of many attempts as parallel arrays: `unnest` of array parameters lets the planner
+ * see the batch size (jsonb_to_recordset is always guessed at 100 rows, which picked a
+ * nested loop costing seconds on a freshly filled table).
+ */
+export interface SettleBatch {
+  ids: string[];
+  attempts: number[];
+  states: string[];
+  /** JSON text, or null. */
+  results: (string | null)[];
+  /** JSON text, or null. */
+  errors: (string | null)[];
+  delays: number[];
+  /** 1 gives the attempt back (snooze, release), else 0. */
+  refunds: number[];
+}
+
+/** Per-name defaults a worker applies to rows whose enqueuer left them unset. */
+export interface ClaimDefaults {
+  names: string[];
+  maxAttempts: number[];
+  visibilityMs: number[];
+  /** 1 for at-most-once, else 0 (postgres.js does not bind boolean arrays). */
+  atMostOnce: number[];
+}
+
+/**
+ * Every statement of the hot path. Values are always bound parameters; the schema is always
+ * an escaped identifier through `sql(schema)`.
+ */
+export function createQueries(sql: Sql, schema: string) {
+  const jobs = sql`${sql(schema)}.jobs`;
+
+  return {
+    /** Inserts one job; returns no row when an unfinished job holds the same key. */
+    insert: (db: Db, v: InsertValues) => db<{ id: string }[]>`
+      insert into ${jobs} (name, payload, queue, priority, run_at, max_attempts, timeout_ms, visibility_ms,
+                           at_most_once, backoff, key)
+      values (${v.name}, ${v.payload}::text::jsonb, ${v.queue}, ${v.priority},
+              coalesce(${v.runAt}::timestamptz, now() + ${v.delayMs}::bigint * interval '1 millisecond'),
+              ${v.maxAttempts}::int, ${v.timeoutMs}::int, ${v.visibilityMs}::int, ${v.atMostOnce}::bool,
+              ${v.backoff}::text::jsonb, ${v.key}::text)
+      on conflict (key) where key is not null and state in ('pending', 'running') do nothing
+      returning id`,
+
+    unfinishedByKey: (db: Db, key: string) => db<{ id: string }[]>`
+      select id from ${jobs} where key = ${key} and state in ('pending', 'running')`,
+
+    /** Inserts many jobs in one statement from one JSON array of payloads, in order. */
+    insertMany: (db: Db, v: Omit<InsertValues, 'payload' | 'key'>, payloadsJson: string) => db<
+      { id: string }[]
+    >`
+      insert into ${jobs} (name, payload, queue, priority, run_at, max_attempts, timeout_ms, visibility_ms,
+                           at_most_once, backoff)
+      select ${v.name}, p.value, ${v.queue}, ${v.priority},
+             coalesce(${v.runAt}::timestamptz, now() + ${v.delayMs}::bigint * interval '1 millisecond'),
+             ${v.maxAttempts}::int, ${v.timeoutMs}::int, ${v.visibilityMs}::int, ${v.atMostOnce}::bool,
+             ${v.backoff}::text::jsonb
+      from jsonb_array_elements(${payloadsJson}::text::jsonb) with ordinality as p(value, ord)
+      order by p.ord
+      returning id`,
+
+    /**
+     * Claims up to `limit` runnable jobs in priority, then run-time order, in one statement.
+     * SKIP LOCKED lets any number of workers claim concurrently without blocking each other.
+     */
+    claim: (workerId: string, limit: number, queues: string[] | null, d: ClaimDefaults) => sql<ClaimedRow[]>`
+      with next as (
+        select id from ${jobs}
+        where state = 'pending' and run_at <= now()
+          and name = any(${d.names}::text[])
+          and (${queues}::text[] is null or queue = any(${queues}::text[]))
+        order by priority, run_at, id
+        limit ${limit}
+        for update skip locked
+      )
+      update ${jobs} j set
+        state = 'running',
+        attempt = j.attempt + 1,
+        locked_by = ${workerId},
+        max_attempts = coalesce(j.max_attempts, (${d.maxAttempts}::int[])[array_position(${d.names}::text[], j.name)]),
+        visibility_ms = coalesce(j.visibility_ms, (${d.visibilityMs}::int[])[array_position(${d.names}::text[], j.name)]),
+        at_most_once = coalesce(j.at_most_once, (${d.atMostOnce}::int[])[array_position(${d.names}::text[], j.name)] = 1),
+        locked_until = now() + coalesce(j.visibility_ms,
+          (${d.visibilityMs}::int[])[array_position(${d.names}::text[], j.name)]) * interval '1 millisecond',
+        started_at = now()
+      from next
+      where j.id = next.id
+      returning j.id, j.name, j.queue, j.payload, j.priority, j.attempt, j.max_attempts, j.visibility_ms, j.timeout_ms,
+                j.backoff, j.at_most_once, j.key, j.run_at, j.created_at`,
+
+    /**
+     * Writes the outcome of many attempts in one statement. Each row only matches while the
+     * attempt still owns its job (same attempt, same worker, still running), so a worker whose
+     * lease expired can never overwrite a newer attempt; unmatched ids are simply not returned.
+     */
+    settle: (workerId: string, b: SettleBatch) => sql<{ id: string }[]>`
+      update ${jobs} j set
+        state = v.state::${sql(schema)}.job_state,
+        result = case when v.state = 'completed' then v.result::jsonb else j.result end,
+        errors = case when v.error is null then j.errors
+                 else j.errors || jsonb_build_array(v.error::jsonb || jsonb_build_object('at', now())) end,
+        run_at = case when v.state = 'pending' then now() + v.delay_ms * interval '1 millisecond' else j.run_at end,
+        attempt = j.attempt - v.refund,
+        finished_at = case when v.state = 'pending' then null else now() end,
+        locked_by = null,
+        locked_until = null
+      from unnest(${b.ids}::bigint[], ${b.attempts}::int[], ${b.states}::text[], ${b.results}::text[],
+                  ${b.errors}::text[], ${b.delays}::bigint[], ${b.refunds}::int[])
+        as v(id, attempt, state, result, error, delay_ms, refund)
+      where j.id = v.id and j.attempt = v.attempt and j.locked_by = ${workerId} and j.state = 'running'
+      returning j.id`,
+
+    /**
+     * Extends the lease of every job this worker still owns and returns those ids. Rows locked
+     * right now are skipped, not waited for: they are being settled by this worker (done anyway)
+     * or taken away by a cancel or the rescuer; waiting would deadlock against the settle batch.
+     */
+    heartbeat: (workerId: string, ids: string[]) => sql<{ id: string }[]>`
+      with mine as (
+        select id from ${jobs}
+        where id = any(${ids}::bigint[]) and locked_by = ${workerId} and state = 'running'
+        for update skip locked)
+      update ${jobs} j set locked_until = now() + j.visibility_ms * interval '1 millisecond'
+      from mine where j.id = mine.id
+      returning j.id`,
+
+    /** Returns claimed-but-unstarted jobs to the queue as if never claimed. */
+    release: (workerId: string, ids: string[]) => sql`
+      update ${jobs} set state = 'pending', attempt = attempt - 1, locked_by = null, locked_until = null,
+        started_at = null
+      where id = any(${ids}::bigint[]) and locked_by = ${workerId} and state = 'running'`,
+  };
+}
+
+export type Queries = ReturnType<typeof createQueries>;

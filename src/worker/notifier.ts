@@ -1,0 +1,46 @@
+import type { Logger } from 'pino';
+import type { Sql } from 'postgres';
+
+export interface NotifierOptions {
+  /** Skip LISTEN entirely (PgBouncer transaction pooling): rely on polling alone. */
+  pollOnly: boolean;
+  pollIntervalMs: number;
+}
+
+/**
+ * Wakes the worker when jobs may be runnable: on every NOTIFY from an inserting transaction,
+ * after every (re)connection of the LISTEN connection, and on a poll timer that also catches
+ * delayed jobs coming due, retries, rescued jobs and missed notifications.
+ */
+export class Notifier {
+  #timer: NodeJS.Timeout | undefined;
+  #unlisten: (() => Promise<void>) | undefined;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly channels: { jobs: string; cancel: string },
+    private readonly options: NotifierOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(onWake: () => void, onCancel: (jobId: string) => void): Promise<void> {
+    this.#timer = setInterval(onWake, this.options.pollIntervalMs);
+    this.#timer.unref?.();
+    if (this.options.pollOnly) return;
+    try {
+      const jobs = await this.sql.listen(this.channels.jobs, onWake, onWake);
+      const cancel = await this.sql.listen(this.channels.cancel, onCancel);
+      this.#unlisten = async () => {
+        await Promise.allSettled([jobs.unlisten(), cancel.unlisten()]);
+      };
+    } catch (error) {
+      // Polling still runs; postgres.js keeps retrying the LISTEN connection on its own.
+      this.logger.warn({ err: error }, 'LISTEN failed; relying on polling until it recovers');
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#unlisten?.();
+  }
+}

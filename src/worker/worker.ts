@@ -1,0 +1,202 @@
+import type { Logger } from 'pino';
+import type { ClaimDefaults, ClaimedRow, Queries } from '../queries.js';
+import type { Registry } from '../registry.js';
+import { OutageBackoff, sleep } from '../retry-delay.js';
+import { Completer } from './completer.js';
+import { type AbortReason, execute, type RunningAttempt } from './executor.js';
+import { Heartbeat } from './heartbeat.js';
+import type { Notifier } from './notifier.js';
+
+export interface WorkerConfig {
+  workerId: string;
+  concurrency: number;
+  /** Jobs claimed ahead of free slots, so a finishing job finds the next one already local. */
+  prefetch: number;
+  queues: string[] | null;
+  claimDefaults: ClaimDefaults;
+  maxResultBytes: number;
+  random: () => number;
+}
+
+/**
+ * The fetch loop: claims batches sized to its free slots (plus prefetch) in one statement,
+ * runs them up to `concurrency` at a time, and hands outcomes to the Completer.
+ */
+export class Worker {
+  readonly #running = new Map<string, RunningAttempt>();
+  #buffer: ClaimedRow[] = [];
+  /** Every job this worker has claimed whose outcome is not yet written: the heartbeat keeps their leases. */
+  readonly #leases = new Set<string>();
+  readonly #completer: Completer;
+  readonly #heartbeat: Heartbeat;
+  readonly #stopping = new AbortController();
+  #wantFetch = true;
+  #mayHaveMore = true;
+  #wake: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: WorkerConfig,
+    private readonly queries: Queries,
+    private readonly registry: Registry,
+    private readonly notifier: Notifier,
+    private readonly logger: Logger,
+  ) {
+    this.#completer = new Completer(queries, config.workerId, logger, (ids) => {
+      for (const id of ids) this.#leases.delete(id);
+    });
+    this.#heartbeat = new Heartbeat(
+      queries,
+      config.workerId,
+      logger,
+      () => [...this.#leases],
+      (lost) => this.#onLeaseLost(lost),
+    );
+  }
+
+  get capacity(): number {
+    return this.config.concurrency + this.config.prefetch;
+  }
+
+  async start(): Promise<void> {
+    await this.notifier.start(
+      () => this.#requestFetch(),
+      (id) => this.#interrupt(id, 'cancelled'),
+    );
+    this.#heartbeat.ensureFor(Math.min(...this.config.claimDefaults.visibilityMs));
+    this.#loop = this.#fetchLoop();
+  }
+
+  /**
+   * Stops claiming, returns prefetched jobs to the queue, waits up to `timeoutMs` for running
+   * jobs, then aborts the rest and releases them, and writes every outcome it can.
+   */
+  async stop(timeoutMs: number): Promise<void> {
+    this.#stopping.abort();
+    this.#wake?.();
+    await this.#loop;
+    await this.notifier.stop();
+    await this.#releaseBuffer();
+    const deadline = Date.now() + timeoutMs;
+    const allDone = Promise.all([...this.#running.values()].map((a) => a.done));
+    await Promise.race([allDone, sleep(timeoutMs)]);
+    for (const attempt of this.#running.values()) attempt.interrupt('shutdown');
+    await this.#completer.flush(Math.max(5_000, deadline - Date.now()));
+    this.#heartbeat.stop();
+  }
+
+  #requestFetch(): void {
+    this.#wantFetch = true;
+    this.#wake?.();
+  }
+
+  async #fetchLoop(): Promise<void> {
+    const backoff = new OutageBackoff();
+    const signal = this.#stopping.signal;
+    while (!signal.aborted) {
+      const free = this.capacity - this.#running.size - this.#buffer.length;
+      if (!this.#wantFetch || free <= 0) {
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+        });
+        this.#wake = undefined;
+        continue;
+      }
+      this.#wantFetch = false;
+      try {
+        const rows = await this.queries.claim(
+          this.config.workerId,
+          free,
+          this.config.queues,
+          this.config.claimDefaults,
+        );
+        backoff.reset();
+        this.#mayHaveMore = rows.length === free;
+        if (this.#mayHaveMore) this.#wantFetch = true;
+        if (rows.length > 0) this.#accept(rows);
+      } catch (error) {
+        this.#wantFetch = true;
+        const delay = backoff.next();
+        this.logger.warn({ err: error, retryInMs: delay }, 'claiming jobs failed; retrying');
+        await sleep(delay, signal);
+      }
+    }
+  }
+
+  #accept(rows: ClaimedRow[]): void {
+    // UPDATE … RETURNING does not keep the claim order; restore it.
+    rows.sort(
+      (a, b) =>
+        a.priority - b.priority || a.run_at.getTime() - b.run_at.getTime() || Number(a.id) - Number(b.id),
+    );
+    for (const row of rows) {
+      this.#leases.add(row.id);
+      this.#heartbeat.ensureFor(row.visibility_ms);
+    }
+    this.#buffer = this.#buffer.length === 0 ? rows : this.#buffer.concat(rows);
+    if (this.#stopping.signal.aborted) return;
+    this.#dispatch();
+  }
+
+  #dispatch(): void {
+    while (this.#running.size < this.config.concurrency && this.#buffer.length > 0) {
+      const row = this.#buffer.shift()!;
+      const definition = this.registry.get(row.name)!;
+      const attempt = execute(row, definition, {
+        logger: this.logger,
+        random: this.config.random,
+        maxResultBytes: this.config.maxResultBytes,
+      });
+      this.#running.set(row.id, attempt);
+      attempt.done.then((settlement) => {
+        this.#running.delete(row.id);
+        if (settlement) this.#completer.add(settlement);
+        else this.#leases.delete(row.id);
+        if (!this.#stopping.signal.aborted) this.#onSlotFreed();
+      });
+    }
+  }
+
+  #onSlotFreed(): void {
+    this.#dispatch();
+    if (!this.#mayHaveMore) return; // the queue looked empty: wait for a NOTIFY or the poll
+    // Refill in batches of a quarter of the capacity rather than one claim per finished job.
+    const free = this.capacity - this.#running.size - this.#buffer.length;
+    if (this.#buffer.length === 0 || free >= Math.ceil(this.capacity / 4)) this.#requestFetch();
+  }
+
+  #interrupt(id: string, reason: AbortReason): void {
+    this.#running.get(id)?.interrupt(reason);
+    const index = this.#buffer.findIndex((row) => row.id === id);
+    if (index >= 0) {
+      this.#buffer.splice(index, 1);
+      this.#leases.delete(id);
+    }
+  }
+
+  #onLeaseLost(ids: string[]): void {
+    for (const id of ids) {
+      if (this.#running.has(id) || this.#buffer.some((row) => row.id === id)) {
+        this.logger.warn(
+          { jobId: id },
+          'lost the lease of a job (cancelled or taken back); aborting it here',
+        );
+        this.#interrupt(id, 'lease-lost');
+      }
+      this.#leases.delete(id);
+    }
+  }
+
+  async #releaseBuffer(): Promise<void> {
+    const ids = this.#buffer.map((row) => row.id);
+    this.#buffer = [];
+    if (ids.length === 0) return;
+    try {
+      await this.queries.release(this.config.workerId, ids);
+    } catch (error) {
+      // Not fatal: their leases expire and the rescuer returns them.
+      this.logger.warn({ err: error, count: ids.length }, 'could not release prefetched jobs');
+    }
+    for (const id of ids) this.#leases.delete(id);
+  }
+}
