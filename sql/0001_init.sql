@@ -1,4 +1,4 @@
--- pgsched core schema. ":SCHEMA" is replaced by the validated, quoted schema name.
+-- pgsched core schema. The schema placeholder is replaced by the validated, quoted schema name.
 
 create type :SCHEMA.job_state as enum ('pending', 'running', 'completed', 'failed', 'cancelled');
 
@@ -72,6 +72,7 @@ create function :SCHEMA.enqueue(
   visibility_ms integer default null,
   at_most_once boolean default null
 ) returns bigint language plpgsql as $$
+#variable_conflict use_column
 declare
   new_id bigint;
 begin

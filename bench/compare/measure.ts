@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createDatabase, type Server } from './db.ts';
+import { createDatabase, type Server, settle } from './db.ts';
 import { log } from './log.ts';
 import { pgjs } from './pg.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
@@ -12,6 +12,8 @@ export interface Plan {
   batch: number;
   latencySamples: number;
   latencyGapMs: number;
+  /** ANALYZE after the enqueue (default on; off with --no-analyze). */
+  analyze: boolean;
 }
 
 export interface RunResult {
@@ -48,10 +50,7 @@ export async function measure(key: string, system: System, server: Server, plan:
     const stored = await producer.countJobs();
     if (stored !== plan.jobs) throw new Error(`enqueued ${plan.jobs} but the database holds ${stored}`);
     log(`${tag} enqueue ${plan.jobs} in ${Math.round(enqueueMs)} ms (verified ${stored} rows)`);
-    // Planner statistics as in a long-lived database (a fresh table has none until autoanalyze runs,
-    // which made pg-boss's fetch ~5x slower at 20k jobs), and no dirty buffers left from the enqueue.
-    await admin`analyze`;
-    await admin`checkpoint`;
+    await settle(admin, plan.analyze);
 
     worker = await startWorker(key, db.url);
     const t1 = performance.now();

@@ -3,7 +3,7 @@
  * library. One connection claims, another completes, pipelined: batch k+1 is claimed while
  * batch k is being completed. This bounds what any worker built on these statements can do.
  */
-import { createDatabase, type Server } from './db.ts';
+import { createDatabase, type Server, settle } from './db.ts';
 import { log } from './log.ts';
 import { pgjs } from './pg.ts';
 import { rate } from './stats.ts';
@@ -38,7 +38,7 @@ export interface RawResult {
 /** Fills a fresh database through pgsched (migrate + enqueueMany), then drains it with the raw loop. */
 export async function measureRaw(
   server: Server,
-  jobs: number,
+  { jobs, analyze }: { jobs: number; analyze: boolean },
   batch: number,
   tag: string,
 ): Promise<RawResult> {
@@ -53,8 +53,7 @@ export async function measureRaw(
       await producer.enqueueBatch(Array.from({ length: size }, (_, k) => ({ i: start + k })));
     }
     await producer.close();
-    await setup`analyze`;
-    await setup`checkpoint`;
+    await settle(setup, analyze);
     await Promise.all([claimer`select 1`, completer`select 1`]);
 
     const claim = () =>

@@ -22,7 +22,7 @@ export interface RawReport {
 export interface Report {
   date: string;
   mode: 'quick' | 'full';
-  plan: Record<string, number>;
+  plan: Record<string, number | boolean>;
   machine: Record<string, string | number>;
   postgres: Record<string, string>;
   notes: string[];

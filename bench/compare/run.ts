@@ -2,7 +2,8 @@
  * Side-by-side benchmark: pgsched, pg-boss, graphile-worker and bullmq's PostgreSQL backend,
  * each run on a fresh database of one PostgreSQL server, plus a raw-SQL baseline.
  *
- *   npx tsx bench/compare/run.ts [--quick] [--jobs N] [--runs N] [--latency N] [--only pgsched,pg-boss,graphile-worker,bullmq,raw]
+ *   npx tsx bench/compare/run.ts [--quick] [--jobs N] [--runs N] [--latency N] [--no-analyze]
+ *     [--only pgsched,pg-boss,graphile-worker,bullmq,raw]
  *
  * Progress goes to stderr; the Markdown table and notes to stdout; the JSON to bench/results/.
  */
@@ -23,16 +24,18 @@ const { values } = parseArgs({
     runs: { type: 'string' },
     latency: { type: 'string' },
     only: { type: 'string' },
+    'no-analyze': { type: 'boolean', default: false },
   },
 });
 
 const quick = values.quick ?? false;
 const plan = {
   jobs: Number(values.jobs ?? (quick ? 5_000 : 20_000)),
-  runs: Number(values.runs ?? (quick ? 1 : 3)),
+  runs: Number(values.runs ?? 3),
   batch: 1_000,
-  latencySamples: Number(values.latency ?? (quick ? 100 : 200)),
+  latencySamples: Number(values.latency ?? 200),
   latencyGapMs: 10,
+  analyze: !values['no-analyze'],
 };
 const only = values.only?.split(',').map((s) => s.trim());
 const selected = (name: string) => !only || only.includes(name);
@@ -106,7 +109,7 @@ try {
       report.raw.push(entry);
       for (let run = 1; run <= plan.runs; run++) {
         try {
-          entry.runs.push(await measureRaw(server, plan.jobs, batch, `[raw ${run}/${plan.runs}]`));
+          entry.runs.push(await measureRaw(server, plan, batch, `[raw ${run}/${plan.runs}]`));
         } catch (error) {
           log(`[raw batch ${batch}] FAILED: ${(error as Error).stack ?? error}`);
           entry.errors.push(String((error as Error).message ?? error));

@@ -78,9 +78,11 @@ export class Worker {
     await this.notifier.stop();
     await this.#releaseBuffer();
     const deadline = Date.now() + timeoutMs;
-    const allDone = Promise.all([...this.#running.values()].map((a) => a.done));
-    await Promise.race([allDone, sleep(timeoutMs)]);
-    for (const attempt of this.#running.values()) attempt.interrupt('shutdown');
+    const inFlight = [...this.#running.values()];
+    await Promise.race([Promise.all(inFlight.map((a) => a.done)), sleep(timeoutMs)]);
+    for (const attempt of inFlight) attempt.interrupt('shutdown');
+    // Each attempt's own completion callback (registered first) hands its outcome to the completer.
+    await Promise.all(inFlight.map((a) => a.done));
     await this.#completer.flush(Math.max(5_000, deadline - Date.now()));
     this.#heartbeat.stop();
   }
