@@ -21,8 +21,8 @@ export interface RunResult {
   enqueueRate: number;
   drainMs: number;
   drainRate: number;
-  /** Handler starts seen by the worker during the drain (more than `jobs` means re-runs). */
-  drainHandled: number;
+  /** Handler starts beyond one per job (0 unless a job ran twice). */
+  reruns: number;
   latencyMs: { p50: number; p95: number; p99: number; samples: number };
   peakRssMb: number;
 }
@@ -81,12 +81,15 @@ export async function measure(key: string, system: System, server: Server, plan:
     const stopped = await worker.next('stopped', 30_000);
     const lat = stopped.latenciesMs;
     if (lat.length < plan.latencySamples) throw new Error(`only ${lat.length} latency samples`);
+    if (stopped.handled !== plan.jobs + plan.latencySamples) {
+      log(`${tag} WARNING: ${stopped.handled} handler starts for ${plan.jobs + plan.latencySamples} jobs`);
+    }
     const result: RunResult = {
       enqueueMs,
       enqueueRate: rate(plan.jobs, enqueueMs),
       drainMs,
       drainRate: rate(plan.jobs, drainMs),
-      drainHandled: handled.handled,
+      reruns: stopped.handled - plan.jobs - plan.latencySamples,
       latencyMs: {
         p50: percentile(lat, 50),
         p95: percentile(lat, 95),

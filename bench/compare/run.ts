@@ -44,7 +44,8 @@ for (const name of only ?? []) {
 }
 
 const notes = [
-  'pg-boss 10.4.2 and graphile-worker 0.17.3 are the newest majors that run on Node 20: the latest pg-boss ' +
+  `pg-boss ${installedVersion('pg-boss')} and graphile-worker ${installedVersion('graphile-worker')} are the ` +
+    'newest majors that run on Node 20: the latest pg-boss ' +
     '(12.x, and 11.x) needs Node >= 22, graphile-worker 0.18 needs Node >= 22.18.',
   await bullmqNote(),
   'pgsched and the raw baseline use postgres.js through pg.ts, which sets TCP_NODELAY (postgres.js 3.4 does not); ' +
@@ -53,6 +54,9 @@ const notes = [
     "worker's start (in a forked process) until the database shows every job completed (or removed, for " +
     'graphile-worker). Latency: single enqueues 10 ms apart to the idle worker; handler-start time minus ' +
     'Date.now() taken just before the enqueue call. Peak RSS: the worker process, process.resourceUsage().maxRSS.',
+  plan.analyze
+    ? 'After each enqueue: ANALYZE (planner statistics as in a long-lived database; --no-analyze skips it) and CHECKPOINT.'
+    : 'After each enqueue: CHECKPOINT only (--no-analyze: the tables have no planner statistics yet).',
 ];
 for (const note of notes) log(note);
 

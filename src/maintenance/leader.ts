@@ -21,6 +21,8 @@ export class Leader {
   #loop: Promise<void> | undefined;
   readonly #stopping = new AbortController();
   readonly #nextRun = new Map<string, number>();
+  /** Set once this pass confirmed the lock; duties run only then. */
+  #verified = false;
 
   constructor(
     private readonly sql: Sql,
@@ -30,8 +32,12 @@ export class Leader {
     private readonly tickMs = 1_000,
   ) {}
 
+  get #lockName(): string {
+    return `pgsched:leader:${this.schema}`;
+  }
+
   get isLeader(): boolean {
-    return this.#reserved !== undefined;
+    return this.#reserved !== undefined && this.#verified;
   }
 
   start(): void {
@@ -41,12 +47,30 @@ export class Leader {
   async stop(): Promise<void> {
     this.#stopping.abort();
     await this.#loop;
-    await this.#stepDown(true);
+    const reserved = this.#reserved;
+    this.#reserved = undefined;
+    if (!reserved) return;
+    if (await this.#holdsLock().catch(() => false)) {
+      await reserved`select pg_advisory_unlock(hashtext(${this.#lockName}))`.catch(() => {});
+      reserved.release();
+    }
   }
 
   /** One election + duty pass; tests call it directly. */
   async tick(): Promise<void> {
-    if (this.#reserved ? !(await this.#stillHolding()) : !(await this.#tryAcquire())) return;
+    this.#verified = false;
+    if (this.#reserved) {
+      if (!(await this.#holdsLock())) {
+        // postgres.js already took the dead connection back into its pool; releasing it again
+        // would put a closed socket among the open ones.
+        this.#reserved = undefined;
+        this.logger.warn({ schema: this.schema }, 'leader connection lost; stepping down');
+        return;
+      }
+    } else if (!(await this.#tryAcquire())) {
+      return;
+    }
+    this.#verified = true;
     const now = Date.now();
     for (const duty of this.duties) {
       if ((this.#nextRun.get(duty.name) ?? 0) > now) continue;
@@ -70,8 +94,8 @@ export class Leader {
       try {
         await this.tick();
       } catch (error) {
-        this.logger.warn({ err: error }, 'leader election failed; retrying');
-        await this.#stepDown(false);
+        // Unknown whether the lock survived: act as follower until a pass can check it.
+        this.logger.warn({ err: error }, 'leader pass failed; retrying');
       }
       await sleep(this.isLeader ? this.#untilNext() : this.tickMs, this.#stopping.signal);
     }
@@ -81,7 +105,7 @@ export class Leader {
     const reserved = await this.sql.reserve();
     try {
       const [row] = await reserved<{ acquired: boolean; pid: number }[]>`
-        select pg_try_advisory_lock(hashtext(${`pgsched:leader:${this.schema}`})) as acquired, pg_backend_pid() as pid`;
+        select pg_try_advisory_lock(hashtext(${this.#lockName})) as acquired, pg_backend_pid() as pid`;
       if (!row?.acquired) {
         reserved.release();
         return false;
@@ -97,26 +121,15 @@ export class Leader {
     }
   }
 
-  /** False (and stepped down) if the lock's connection broke or was silently replaced. */
-  async #stillHolding(): Promise<boolean> {
-    try {
-      const [row] = await this.#reserved!<{ pid: number }[]>`select pg_backend_pid() as pid`;
-      if (row?.pid === this.#backendPid) return true;
-    } catch {
-      // fall through: the connection is gone, and the lock with it
-    }
-    this.logger.warn({ schema: this.schema }, 'leader connection lost; stepping down');
-    await this.#stepDown(false);
-    return false;
-  }
-
-  async #stepDown(unlock: boolean): Promise<void> {
-    const reserved = this.#reserved;
-    this.#reserved = undefined;
-    if (!reserved) return;
-    if (unlock) {
-      await reserved`select pg_advisory_unlock(hashtext(${`pgsched:leader:${this.schema}`}))`.catch(() => {});
-    }
-    reserved.release();
+  /**
+   * Whether the lock's backend still holds it. Asked through the pool, never by writing to the
+   * reserved connection: postgres.js crashes the process on a write to a reserved connection
+   * whose backend died (porsager/postgres#1208).
+   */
+  async #holdsLock(): Promise<boolean> {
+    const [row] = await this.sql<{ held: boolean }[]>`
+      select exists(select 1 from pg_locks
+        where locktype = 'advisory' and pid = ${this.#backendPid!} and granted) as held`;
+    return row?.held === true;
   }
 }

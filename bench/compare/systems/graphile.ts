@@ -57,6 +57,9 @@ export const graphile: System = {
     // Our own pool, connected before the timed start (graphile-worker leaves a passed pool open).
     const pgPool = new pg.Pool({ connectionString: url, max: POOL });
     pgPool.on('error', (error) => console.error('[graphile-worker pool]', error));
+    pgPool.on('connect', (client) =>
+      client.on('error', (error) => console.error('[graphile-worker]', error)),
+    );
     await Promise.all(Array.from({ length: 4 }, () => pgPool.query('select 1')));
     let runner: Runner | undefined;
     return {
