@@ -67,7 +67,9 @@ function parse(argv: string[]) {
 
 function connect(url: string) {
   if (!/^postgres(ql)?:\/\//.test(url)) {
-    throw new PgschedError(`invalid database URL "${redact(url)}": expected postgres://user:password@host:port/database`);
+    throw new PgschedError(
+      `invalid database URL "${redact(url)}": expected postgres://user:password@host:port/database`,
+    );
   }
   return postgres(url, { max: 1, connect_timeout: 10, onnotice: () => {} });
 }
@@ -77,11 +79,14 @@ async function runMigrate(sql: postgres.Sql, schema: string, dryRun: boolean): P
     const result = await migrate(sql, schema, { dryRun });
     if (dryRun) {
       if (result.pending.length === 0) process.stdout.write(`-- schema "${schema}" is up to date\n`);
-      for (const m of result.pending) process.stdout.write(`-- ${String(m.version).padStart(4, '0')}_${m.name}.sql\n${m.sql}\n`);
+      for (const m of result.pending)
+        process.stdout.write(`-- ${String(m.version).padStart(4, '0')}_${m.name}.sql\n${m.sql}\n`);
     } else if (result.applied.length === 0) {
       process.stdout.write(`schema "${schema}" is up to date (version ${result.currentVersion})\n`);
     } else {
-      process.stdout.write(`applied ${result.applied.join(', ')}; schema "${schema}" is at version ${result.currentVersion}\n`);
+      process.stdout.write(
+        `applied ${result.applied.join(', ')}; schema "${schema}" is at version ${result.currentVersion}\n`,
+      );
     }
     return 0;
   } finally {
@@ -92,7 +97,8 @@ async function runMigrate(sql: postgres.Sql, schema: string, dryRun: boolean): P
 /** One line, no stack: the CLI's audience wants the cause, not our call frames. */
 function describe(error: unknown): string {
   const e = error as { message?: string; code?: string; address?: string; port?: number };
-  if (e.code === 'ECONNREFUSED') return `could not connect to the database at ${e.address ?? '?'}:${e.port ?? '?'} (connection refused)`;
+  if (e.code === 'ECONNREFUSED')
+    return `could not connect to the database at ${e.address ?? '?'}:${e.port ?? '?'} (connection refused)`;
   if (e.code === 'ENOTFOUND') return `could not connect to the database: host not found (${e.message})`;
   if (e.code === 'CONNECT_TIMEOUT') return 'could not connect to the database: timed out';
   return e.message ?? String(error);

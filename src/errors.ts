@@ -1,3 +1,5 @@
+import { inspect } from 'node:util';
+
 /** Base class of every error pgsched throws on purpose. */
 export class PgschedError extends Error {
   override name = 'PgschedError';
@@ -60,7 +62,8 @@ export function describeValue(value: unknown): string {
   try {
     text = JSON.stringify(value) ?? String(value);
   } catch {
-    text = Object.prototype.toString.call(value);
+    // BigInt inside, or a cycle: inspect shows both (`{ n: 10n }`, `<ref *1> { self: [Circular *1] }`).
+    text = inspect(value, { depth: 2, breakLength: Number.POSITIVE_INFINITY });
   }
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }

@@ -33,7 +33,8 @@ describe('enqueue', () => {
     ).rejects.toThrow('caller failed');
     expect(id).toMatch(/^\d+$/);
     expect(await q.getJob(id)).toBeNull();
-    const [row] = await db.sql`select count(*)::int as n from pgsched.jobs where payload->>'to' = 'rollback@b.c'`;
+    const [row] =
+      await db.sql`select count(*)::int as n from pgsched.jobs where payload->>'to' = 'rollback@b.c'`;
     expect(row!.n).toBe(0);
   });
 
@@ -41,10 +42,12 @@ describe('enqueue', () => {
     const heard: string[] = [];
     const listener = postgres(db.url, { max: 1, onnotice: () => {} });
     await listener.listen('pgsched.jobs', (payload) => heard.push(payload));
-    await db.sql.begin(async (tx) => {
-      await q.enqueue('notify-test', { n: 1 }, { tx });
-      throw new Error('rollback');
-    }).catch(() => {});
+    await db.sql
+      .begin(async (tx) => {
+        await q.enqueue('notify-test', { n: 1 }, { tx });
+        throw new Error('rollback');
+      })
+      .catch(() => {});
     await new Promise((r) => setTimeout(r, 200));
     expect(heard).toHaveLength(0);
     await q.enqueue('notify-test', { n: 2 });
@@ -61,7 +64,13 @@ describe('enqueue', () => {
     const [row] = await db.sql`
       select queue, priority, max_attempts, timeout_ms, at_most_once,
              extract(epoch from run_at - now())::int as delay_s from pgsched.jobs where id = ${id}`;
-    expect(row).toMatchObject({ queue: 'emails', priority: -5, max_attempts: 3, timeout_ms: 2000, at_most_once: true });
+    expect(row).toMatchObject({
+      queue: 'emails',
+      priority: -5,
+      max_attempts: 3,
+      timeout_ms: 2000,
+      at_most_once: true,
+    });
     expect(row!.delay_s).toBeGreaterThan(3590);
     expect(row!.delay_s).toBeLessThanOrEqual(3600);
   });
@@ -71,7 +80,8 @@ describe('enqueue', () => {
     const ids = await q.enqueueMany('bulk', payloads, { queue: 'bulk' });
     expect(ids).toHaveLength(50_000);
     expect(new Set(ids).size).toBe(50_000);
-    const rows = await db.sql`select id, (payload->>'i')::int as i from pgsched.jobs where name = 'bulk' order by id`;
+    const rows =
+      await db.sql`select id, (payload->>'i')::int as i from pgsched.jobs where name = 'bulk' order by id`;
     expect(rows).toHaveLength(50_000);
     expect(rows.map((r) => r.i)).toEqual(payloads.map((p) => p.i));
     expect(rows.map((r) => String(r.id))).toEqual(ids);
@@ -104,11 +114,18 @@ describe('enqueue', () => {
   });
 
   it('enqueues from SQL with the enqueue() function, deduping by key', async () => {
-    const [a] = await db.sql`select pgsched.enqueue('from-sql', '{"to":"x@y.z"}'::jsonb, key => 'sql-key') as id`;
-    const [b] = await db.sql`select pgsched.enqueue('from-sql', '{"to":"other"}'::jsonb, key => 'sql-key') as id`;
+    const [a] =
+      await db.sql`select pgsched.enqueue('from-sql', '{"to":"x@y.z"}'::jsonb, key => 'sql-key') as id`;
+    const [b] =
+      await db.sql`select pgsched.enqueue('from-sql', '{"to":"other"}'::jsonb, key => 'sql-key') as id`;
     expect(String(a!.id)).toBe(String(b!.id));
     const job = await q.getJob(String(a!.id));
-    expect(job).toMatchObject({ name: 'from-sql', state: 'pending', payload: { to: 'x@y.z' }, queue: 'default' });
+    expect(job).toMatchObject({
+      name: 'from-sql',
+      state: 'pending',
+      payload: { to: 'x@y.z' },
+      queue: 'default',
+    });
   });
 
   it('enqueues without a local definition (producer-only process)', async () => {

@@ -23,11 +23,16 @@ describe('database outage', () => {
     const sql = postgres(server.url, { max: 2, onnotice: () => {} });
     const q = new Pgsched({ sql, logger: testLogger });
     await q.migrate();
-    const ids = await q.enqueueMany('slow', Array.from({ length: 3_000 }, (_, i) => ({ i })));
+    const ids = await q.enqueueMany(
+      'slow',
+      Array.from({ length: 3_000 }, (_, i) => ({ i })),
+    );
     await sql.end();
 
     for (let i = 0; i < 2; i++) {
-      procs.push(await startWorkerProcess({ DATABASE_URL: server.url, CONCURRENCY: '5', VISIBILITY_MS: '3000' }));
+      procs.push(
+        await startWorkerProcess({ DATABASE_URL: server.url, CONCURRENCY: '5', VISIBILITY_MS: '3000' }),
+      );
     }
     await waitFor(() => procs.every((p) => p.ran.length > 0), 20_000);
     await server.stop();

@@ -23,7 +23,10 @@ async function spawn(env: Record<string, string> = {}) {
 
 describe('separate worker processes', () => {
   it('4 processes drain 20,000 jobs, each run exactly once', async () => {
-    const ids = await db.pgsched().enqueueMany('record', Array.from({ length: 20_000 }, (_, i) => ({ i })));
+    const ids = await db.pgsched().enqueueMany(
+      'record',
+      Array.from({ length: 20_000 }, (_, i) => ({ i })),
+    );
     const workers = await Promise.all([1, 2, 3, 4].map(() => spawn({ CONCURRENCY: '50' })));
     await waitFor(async () => (await countByState(db.sql)).completed === 20_000, 60_000, 100);
     await Promise.all(workers.map((w) => w.stop()));

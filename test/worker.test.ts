@@ -46,7 +46,8 @@ describe('worker', () => {
     await sleep(1_000);
     expect((await stateOf(id)).state).toBe('pending');
     await waitFor(async () => (await stateOf(id)).state === 'completed', 5_000);
-    const [row] = await db.sql`select extract(epoch from started_at - created_at) * 1000 as waited from pgsched.jobs where id = ${id}`;
+    const [row] =
+      await db.sql`select extract(epoch from started_at - created_at) * 1000 as waited from pgsched.jobs where id = ${id}`;
     expect(Number(row!.waited)).toBeGreaterThanOrEqual(1_500);
     await q.stop();
   });
@@ -75,7 +76,9 @@ describe('worker', () => {
       const job = (await q.getJob(id))!;
       expect(job.attempt).toBe(4);
       expect(job.errors.map((e) => e.message)).toEqual(['fail 1', 'fail 2', 'fail 3']);
-      expect(job.errors.every((e) => typeof e.stack === 'string' && !Number.isNaN(Date.parse(e.at)))).toBe(true);
+      expect(job.errors.every((e) => typeof e.stack === 'string' && !Number.isNaN(Date.parse(e.at)))).toBe(
+        true,
+      );
       const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
       gaps.forEach((gap, i) => {
         expect(gap).toBeGreaterThanOrEqual(expected[i]! - 20);
@@ -87,9 +90,13 @@ describe('worker', () => {
 
   it('fails a job once its attempts are used up', async () => {
     const q = db.pgsched();
-    q.define('always-fails', async () => {
-      throw new Error('nope');
-    }, { maxAttempts: 2, backoff: { type: 'fixed', base: 10 } });
+    q.define(
+      'always-fails',
+      async () => {
+        throw new Error('nope');
+      },
+      { maxAttempts: 2, backoff: { type: 'fixed', base: 10 } },
+    );
     const id = await q.enqueue('always-fails', {});
     await q.start({ pollInterval: 50 });
     await waitFor(async () => (await stateOf(id)).state === 'failed');
@@ -103,12 +110,16 @@ describe('worker', () => {
   it('times out a handler that ignores its signal and frees the slot', async () => {
     const q = db.pgsched();
     let aborted = false;
-    q.define('stubborn', async (_p, ctx) => {
-      ctx.signal.addEventListener('abort', () => {
-        aborted = true;
-      });
-      await sleep(5_000); // ignores the signal on purpose
-    }, { timeout: 300, maxAttempts: 1 });
+    q.define(
+      'stubborn',
+      async (_p, ctx) => {
+        ctx.signal.addEventListener('abort', () => {
+          aborted = true;
+        });
+        await sleep(5_000); // ignores the signal on purpose
+      },
+      { timeout: 300, maxAttempts: 1 },
+    );
     q.define('quick', async () => 'done');
     const slow = await q.enqueue('stubborn', {});
     const t0 = Date.now();
@@ -116,7 +127,10 @@ describe('worker', () => {
     await waitFor(async () => (await stateOf(slow)).state === 'failed', 3_000);
     expect(Date.now() - t0).toBeLessThan(2_000);
     expect(aborted).toBe(true);
-    expect((await q.getJob(slow))!.errors[0]).toMatchObject({ kind: 'timeout', message: 'timed out after 300ms' });
+    expect((await q.getJob(slow))!.errors[0]).toMatchObject({
+      kind: 'timeout',
+      message: 'timed out after 300ms',
+    });
     // the single slot is free again although the first handler is still sleeping
     const quick = await q.enqueue('quick', {});
     await waitFor(async () => (await stateOf(quick)).state === 'completed', 3_000);
@@ -128,9 +142,13 @@ describe('worker', () => {
     const q = db.pgsched();
     let snoozed = 0;
     q.define('self-cancel', async () => cancel('not needed'), { maxAttempts: 5 });
-    q.define('self-discard', async () => {
-      throw discard('bad input');
-    }, { maxAttempts: 5 });
+    q.define(
+      'self-discard',
+      async () => {
+        throw discard('bad input');
+      },
+      { maxAttempts: 5 },
+    );
     q.define('self-snooze', async () => {
       if (snoozed++ < 2) return snooze(100);
       return 'woke';
@@ -159,13 +177,17 @@ describe('worker', () => {
       await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
       sawAbort = true;
     });
-    q.define('flaky', async () => {
-      if (failOnce) {
-        failOnce = false;
-        throw new Error('first run fails');
-      }
-      return 'second run';
-    }, { maxAttempts: 1 });
+    q.define(
+      'flaky',
+      async () => {
+        if (failOnce) {
+          failOnce = false;
+          throw new Error('first run fails');
+        }
+        return 'second run';
+      },
+      { maxAttempts: 1 },
+    );
     const pending = await q.enqueue('long', {}, { delay: '1h' });
     expect(await q.cancel(pending)).toBe(true);
     expect((await stateOf(pending)).state).toBe('cancelled');
@@ -194,10 +216,14 @@ describe('worker', () => {
       await sleep(400);
       finished.push(p.n);
     });
-    const ids = await q.enqueueMany('graceful', Array.from({ length: 7 }, (_, n) => ({ n })));
+    const ids = await q.enqueueMany(
+      'graceful',
+      Array.from({ length: 7 }, (_, n) => ({ n })),
+    );
     await q.start({ concurrency: 2, prefetch: 5, pollInterval: 50 });
     await waitFor(async () => {
-      const [r] = await db.sql`select count(*)::int as n from pgsched.jobs where name = 'graceful' and state = 'running'`;
+      const [r] =
+        await db.sql`select count(*)::int as n from pgsched.jobs where name = 'graceful' and state = 'running'`;
       return r!.n === 7;
     });
     const t0 = Date.now();
@@ -251,9 +277,13 @@ describe('worker', () => {
   it('validates payloads with a Standard Schema at enqueue and before running', async () => {
     const q = db.pgsched();
     let ran = 0;
-    q.define('typed', async () => {
-      ran++;
-    }, { schema: z.object({ to: z.string().email() }) });
+    q.define(
+      'typed',
+      async () => {
+        ran++;
+      },
+      { schema: z.object({ to: z.string().email() }) },
+    );
     await expect(q.enqueue('typed', { to: 'not-an-email' })).rejects.toThrow(PgschedValidationError);
     await expect(q.enqueue('typed', { to: 'not-an-email' })).rejects.toThrow(/enqueue\.payload\.to/);
     // a producer that does not know the schema can still insert a bad payload; the worker discards it

@@ -8,7 +8,10 @@ export interface WorkerProcess {
   messages: Record<string, unknown>[];
   /** Every job id this process reported as run. */
   ran: string[];
-  waitFor(predicate: (m: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitFor(
+    predicate: (m: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
   kill(): Promise<void>;
 }
