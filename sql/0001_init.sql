@@ -19,6 +19,9 @@ create table :SCHEMA.jobs (
   backoff       jsonb,
   at_most_once  boolean,
   key           text,
+  -- Jobs sharing a serial key run one at a time, oldest first (e.g. per customer, or a schedule
+  -- with overlap 'queue').
+  serial_key    text,
   locked_by     text,
   locked_until  timestamptz,
   errors        jsonb not null default '[]',
@@ -34,6 +37,8 @@ create index jobs_claim_idx on :SCHEMA.jobs (priority, run_at, id) where state =
 create index jobs_lease_idx on :SCHEMA.jobs (locked_until) where state = 'running';
 -- Dedupe keys are unique among unfinished jobs only.
 create unique index jobs_key_idx on :SCHEMA.jobs (key) where key is not null and state in ('pending', 'running');
+-- Serial groups: find a group's running job and its oldest pending job.
+create index jobs_serial_idx on :SCHEMA.jobs (serial_key, id) where serial_key is not null and state in ('pending', 'running');
 -- The pruner deletes finished rows by age.
 create index jobs_finished_idx on :SCHEMA.jobs (finished_at) where state in ('completed', 'failed', 'cancelled');
 
@@ -70,16 +75,19 @@ create function :SCHEMA.enqueue(
   key text default null,
   timeout_ms integer default null,
   visibility_ms integer default null,
-  at_most_once boolean default null
+  at_most_once boolean default null,
+  serial_key text default null
 ) returns bigint language plpgsql as $$
 #variable_conflict use_column
 declare
   new_id bigint;
 begin
   loop
-    insert into :SCHEMA.jobs as j (name, payload, queue, priority, run_at, max_attempts, key, timeout_ms, visibility_ms, at_most_once)
+    insert into :SCHEMA.jobs as j (name, payload, queue, priority, run_at, max_attempts, key, timeout_ms, visibility_ms,
+                                   at_most_once, serial_key)
     values (enqueue.name, enqueue.payload, enqueue.queue, enqueue.priority, coalesce(enqueue.run_at, now()),
-            enqueue.max_attempts, enqueue.key, enqueue.timeout_ms, enqueue.visibility_ms, enqueue.at_most_once)
+            enqueue.max_attempts, enqueue.key, enqueue.timeout_ms, enqueue.visibility_ms, enqueue.at_most_once,
+            enqueue.serial_key)
     on conflict (key) where key is not null and state in ('pending', 'running') do nothing
     returning j.id into new_id;
     if new_id is not null then

@@ -24,6 +24,8 @@ export interface EnqueueOptions extends JobOptions {
   delay?: number | string;
   /** Dedupe key: while an unfinished job has this key, enqueue returns that job's id and inserts nothing. */
   key?: string;
+  /** Jobs with the same serial key run one at a time, oldest first, across all workers. */
+  serialKey?: string;
 }
 
 export type EnqueueManyOptions = Omit<EnqueueOptions, 'key'>;
@@ -40,6 +42,7 @@ const enqueueSchema = z
     runAt: dateSchema.optional(),
     delay: z.union([z.number(), z.string()]).optional(),
     key: z.string().min(1).max(1000).optional(),
+    serialKey: z.string().min(1).max(1000).optional(),
   })
   .refine((o) => o.runAt === undefined || o.delay === undefined, {
     message: 'give either runAt or delay, not both',
@@ -113,7 +116,7 @@ async function payloadText(
 function insertValues(
   deps: EnqueueDeps,
   name: string,
-  opts: ParsedJobOptions & { runAt?: Date; delay?: number | string },
+  opts: ParsedJobOptions & { runAt?: Date; delay?: number | string; serialKey?: string },
   field: string,
 ): Omit<InsertValues, 'payload' | 'key'> {
   const defaults = deps.registry.get(name)?.options ?? {};
@@ -130,5 +133,6 @@ function insertValues(
     visibilityMs: opts.visibilityTimeout ?? defaults.visibilityTimeout ?? null,
     atMostOnce: delivery === undefined ? null : delivery === 'at-most-once',
     backoff: backoff ? JSON.stringify(backoff) : null,
+    serialKey: opts.serialKey ?? null,
   };
 }

@@ -33,6 +33,7 @@ export interface InsertValues {
   visibilityMs: number | null;
   atMostOnce: boolean | null;
   backoff: string | null;
+  serialKey: string | null;
   key: string | null;
 }
 
@@ -69,16 +70,21 @@ export interface ClaimDefaults {
  */
 export function createQueries(sql: Sql, schema: string) {
   const jobs = sql`${sql(schema)}.jobs`;
+  // A serial job is claimable only while no job of its group runs and it is the group's oldest
+  // pending job; so even two workers claiming at once cannot start two of a group.
+  const serialClause = sql`(
+    not exists (select 1 from ${jobs} r where r.serial_key = c.serial_key and r.state = 'running')
+    and c.id = (select min(p.id) from ${jobs} p where p.serial_key = c.serial_key and p.state = 'pending'))`;
 
   return {
     /** Inserts one job; returns no row when an unfinished job holds the same key. */
     insert: (db: Db, v: InsertValues) => db<{ id: string }[]>`
       insert into ${jobs} (name, payload, queue, priority, run_at, max_attempts, timeout_ms, visibility_ms,
-                           at_most_once, backoff, key)
+                           at_most_once, backoff, serial_key, key)
       values (${v.name}, ${v.payload}::text::jsonb, ${v.queue}, ${v.priority},
               coalesce(${v.runAt}::timestamptz, now() + ${v.delayMs}::bigint * interval '1 millisecond'),
               ${v.maxAttempts}::int, ${v.timeoutMs}::int, ${v.visibilityMs}::int, ${v.atMostOnce}::bool,
-              ${v.backoff}::text::jsonb, ${v.key}::text)
+              ${v.backoff}::text::jsonb, ${v.serialKey}::text, ${v.key}::text)
       on conflict (key) where key is not null and state in ('pending', 'running') do nothing
       returning id`,
 
@@ -90,11 +96,11 @@ export function createQueries(sql: Sql, schema: string) {
       { id: string }[]
     >`
       insert into ${jobs} (name, payload, queue, priority, run_at, max_attempts, timeout_ms, visibility_ms,
-                           at_most_once, backoff)
+                           at_most_once, backoff, serial_key)
       select ${v.name}, p.value, ${v.queue}, ${v.priority},
              coalesce(${v.runAt}::timestamptz, now() + ${v.delayMs}::bigint * interval '1 millisecond'),
              ${v.maxAttempts}::int, ${v.timeoutMs}::int, ${v.visibilityMs}::int, ${v.atMostOnce}::bool,
-             ${v.backoff}::text::jsonb
+             ${v.backoff}::text::jsonb, ${v.serialKey}::text
       from jsonb_array_elements(${payloadsJson}::text::jsonb) with ordinality as p(value, ord)
       order by p.ord
       returning id`,
@@ -105,11 +111,12 @@ export function createQueries(sql: Sql, schema: string) {
      */
     claim: (workerId: string, limit: number, queues: string[] | null, d: ClaimDefaults) => sql<ClaimedRow[]>`
       with next as (
-        select id from ${jobs}
-        where state = 'pending' and run_at <= now()
-          and name = any(${d.names}::text[])
-          and (${queues}::text[] is null or queue = any(${queues}::text[]))
-        order by priority, run_at, id
+        select c.id from ${jobs} c
+        where c.state = 'pending' and c.run_at <= now()
+          and c.name = any(${d.names}::text[])
+          and (${queues}::text[] is null or c.queue = any(${queues}::text[]))
+          and (c.serial_key is null or ${serialClause})
+        order by c.priority, c.run_at, c.id
         limit ${limit}
         for update skip locked
       )

@@ -296,4 +296,26 @@ describe('worker', () => {
     expect(ran).toBe(1);
     await q.stop();
   });
+
+  it('runs jobs sharing a serial key one at a time, oldest first', async () => {
+    const q = db.pgsched();
+    const order: number[] = [];
+    let active = 0;
+    let maxActive = 0;
+    q.define('serial', async (p: { n: number }) => {
+      active++;
+      maxActive = Math.max(maxActive, active);
+      await sleep(30);
+      order.push(p.n);
+      active--;
+    });
+    for (let n = 0; n < 5; n++) await q.enqueue('serial', { n }, { serialKey: 'customer:7' });
+    const other = await q.enqueue('serial', { n: 99 }, { serialKey: 'customer:8' });
+    await q.start({ concurrency: 10, pollInterval: 50 });
+    await waitFor(() => order.length === 6, 10_000);
+    expect(order.filter((n) => n !== 99)).toEqual([0, 1, 2, 3, 4]);
+    expect(maxActive).toBe(2); // the two groups overlap, each group alone never does
+    expect((await stateOf(other)).state).toBe('completed');
+    await q.stop();
+  });
 });
