@@ -21,6 +21,10 @@ export class Leader {
   #loop: Promise<void> | undefined;
   readonly #stopping = new AbortController();
   readonly #nextRun = new Map<string, number>();
+  /** Aborted to cut the current wait short (see wake()). */
+  #wakeUp = new AbortController();
+  /** Duties woken since their current run began: they run again at once. */
+  readonly #woken = new Set<string>();
   /** Set once this pass confirmed the lock; duties run only then. */
   #verified = false;
 
@@ -41,7 +45,18 @@ export class Leader {
   }
 
   start(): void {
+    this.#stopping.signal.addEventListener('abort', () => this.#wakeUp.abort(), { once: true });
     this.#loop = this.#run();
+  }
+
+  /**
+   * Makes `duty` due now and ends the current wait, e.g. because a schedule was just created and
+   * may fire before the duty's own next run. A wake during the duty's run makes it run again.
+   */
+  wake(duty: string): void {
+    this.#nextRun.delete(duty);
+    this.#woken.add(duty);
+    this.#wakeUp.abort();
   }
 
   async stop(): Promise<void> {
@@ -75,8 +90,9 @@ export class Leader {
     for (const duty of this.duties) {
       if ((this.#nextRun.get(duty.name) ?? 0) > now) continue;
       try {
+        this.#woken.delete(duty.name);
         const wait = await duty.runOnce();
-        this.#nextRun.set(duty.name, Date.now() + (wait ?? 0));
+        this.#nextRun.set(duty.name, this.#woken.has(duty.name) ? 0 : Date.now() + (wait ?? 0));
       } catch (error) {
         this.logger.warn({ err: error, duty: duty.name }, 'leader duty failed; will retry');
       }
@@ -91,13 +107,15 @@ export class Leader {
 
   async #run(): Promise<void> {
     while (!this.#stopping.signal.aborted) {
+      // A wake that arrives during the pass below cuts the following wait short.
+      if (this.#wakeUp.signal.aborted) this.#wakeUp = new AbortController();
       try {
         await this.tick();
       } catch (error) {
         // Unknown whether the lock survived: act as follower until a pass can check it.
         this.logger.warn({ err: error }, 'leader pass failed; retrying');
       }
-      await sleep(this.isLeader ? this.#untilNext() : this.tickMs, this.#stopping.signal);
+      await sleep(this.isLeader ? this.#untilNext() : this.tickMs, this.#wakeUp.signal);
     }
   }
 

@@ -19,7 +19,6 @@ export type AbortReason = 'timeout' | 'cancelled' | 'lease-lost' | 'shutdown';
 /** One attempt in progress; `done` settles when the attempt has an outcome (not when the handler returns). */
 export interface RunningAttempt {
   readonly row: ClaimedRow;
-  readonly controller: AbortController;
   readonly done: Promise<Settlement | null>;
   /** Ends the attempt now with the given reason; the handler may keep running in the background. */
   interrupt(reason: AbortReason): void;
@@ -32,7 +31,13 @@ export interface RunningAttempt {
  * back, so the row is no longer ours).
  */
 export function execute(row: ClaimedRow, definition: Definition, deps: ExecutorDeps): RunningAttempt {
-  const controller = new AbortController();
+  // Created on first use of ctx.signal: most handlers never look at it, and an AbortController
+  // per job was a measurable share of a no-op drain.
+  let controller: AbortController | undefined;
+  const signal = () => {
+    controller ??= new AbortController();
+    return controller.signal;
+  };
   let finish!: (s: Settlement | null) => void;
   const done = new Promise<Settlement | null>((resolve) => {
     finish = resolve;
@@ -50,7 +55,7 @@ export function execute(row: ClaimedRow, definition: Definition, deps: ExecutorD
 
   const interrupt = (reason: AbortReason) => {
     if (settled) return;
-    controller.abort(new Error(`job ${reason}`));
+    controller?.abort(new Error(`job ${reason}`));
     if (reason === 'timeout') {
       settle(failure(row, definition, deps, { message: `timed out after ${timeoutMs}ms`, kind: 'timeout' }));
     } else if (reason === 'shutdown') {
@@ -68,11 +73,11 @@ export function execute(row: ClaimedRow, definition: Definition, deps: ExecutorD
     }
   };
 
-  const ctx = createContext(row, controller.signal, deps.logger);
+  const ctx = createContext(row, signal, deps.logger);
   run(row, definition, ctx, deps).then(settle, (error: unknown) =>
     settle(fromThrown(error, row, definition, deps)),
   );
-  return { row, controller, done, interrupt };
+  return { row, done, interrupt };
 }
 
 async function run(
@@ -145,7 +150,7 @@ function end(row: ClaimedRow, state: Settlement['state'], error: Omit<AttemptErr
   return { id: row.id, attempt: row.attempt, state, error: { attempt: row.attempt, ...error } };
 }
 
-function createContext(row: ClaimedRow, signal: AbortSignal, logger: Logger): JobContext {
+function createContext(row: ClaimedRow, signal: () => AbortSignal, logger: Logger): JobContext {
   const job: JobInfo = {
     id: row.id,
     name: row.name,
@@ -160,7 +165,9 @@ function createContext(row: ClaimedRow, signal: AbortSignal, logger: Logger): Jo
   let log: Logger | undefined;
   return {
     job,
-    signal,
+    get signal() {
+      return signal();
+    },
     // A child logger costs an allocation per job; most handlers never log, so make it on demand.
     get log() {
       log ??= logger.child({ jobId: row.id, job: row.name, attempt: row.attempt });

@@ -5,6 +5,7 @@ import { OutageBackoff, sleep } from '../retry-delay.js';
 import { Completer } from './completer.js';
 import { type AbortReason, execute, type RunningAttempt } from './executor.js';
 import { Heartbeat } from './heartbeat.js';
+import { JobBuffer } from './job-buffer.js';
 import type { Notifier } from './notifier.js';
 
 export interface WorkerConfig {
@@ -24,7 +25,7 @@ export interface WorkerConfig {
  */
 export class Worker {
   readonly #running = new Map<string, RunningAttempt>();
-  #buffer: ClaimedRow[] = [];
+  readonly #buffer = new JobBuffer();
   /** Every job this worker has claimed whose outcome is not yet written: the heartbeat keeps their leases. */
   readonly #leases = new Set<string>();
   readonly #completer: Completer;
@@ -96,7 +97,7 @@ export class Worker {
     const backoff = new OutageBackoff();
     const signal = this.#stopping.signal;
     while (!signal.aborted) {
-      const free = this.capacity - this.#running.size - this.#buffer.length;
+      const free = this.capacity - this.#running.size - this.#buffer.size;
       if (!this.#wantFetch || free <= 0) {
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
@@ -135,14 +136,14 @@ export class Worker {
       this.#leases.add(row.id);
       this.#heartbeat.ensureFor(row.visibility_ms);
     }
-    this.#buffer = this.#buffer.length === 0 ? rows : this.#buffer.concat(rows);
+    this.#buffer.push(rows);
     if (this.#stopping.signal.aborted) return;
     this.#dispatch();
   }
 
   #dispatch(): void {
-    while (this.#running.size < this.config.concurrency && this.#buffer.length > 0) {
-      const row = this.#buffer.shift()!;
+    while (this.#running.size < this.config.concurrency && this.#buffer.size > 0) {
+      const row = this.#buffer.take()!;
       const definition = this.registry.get(row.name)!;
       const attempt = execute(row, definition, {
         logger: this.logger,
@@ -163,22 +164,18 @@ export class Worker {
     this.#dispatch();
     if (!this.#mayHaveMore) return; // the queue looked empty: wait for a NOTIFY or the poll
     // Refill in batches of a quarter of the capacity rather than one claim per finished job.
-    const free = this.capacity - this.#running.size - this.#buffer.length;
-    if (this.#buffer.length === 0 || free >= Math.ceil(this.capacity / 4)) this.#requestFetch();
+    const free = this.capacity - this.#running.size - this.#buffer.size;
+    if (this.#buffer.size === 0 || free >= Math.ceil(this.capacity / 4)) this.#requestFetch();
   }
 
   #interrupt(id: string, reason: AbortReason): void {
     this.#running.get(id)?.interrupt(reason);
-    const index = this.#buffer.findIndex((row) => row.id === id);
-    if (index >= 0) {
-      this.#buffer.splice(index, 1);
-      this.#leases.delete(id);
-    }
+    if (this.#buffer.remove(id)) this.#leases.delete(id);
   }
 
   #onLeaseLost(ids: string[]): void {
     for (const id of ids) {
-      if (this.#running.has(id) || this.#buffer.some((row) => row.id === id)) {
+      if (this.#running.has(id) || this.#buffer.has(id)) {
         this.logger.warn(
           { jobId: id },
           'lost the lease of a job (cancelled or taken back); aborting it here',
@@ -190,8 +187,7 @@ export class Worker {
   }
 
   async #releaseBuffer(): Promise<void> {
-    const ids = this.#buffer.map((row) => row.id);
-    this.#buffer = [];
+    const ids = this.#buffer.drain().map((row) => row.id);
     if (ids.length === 0) return;
     try {
       await this.queries.release(this.config.workerId, ids);
