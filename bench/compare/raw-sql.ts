@@ -1,31 +1,17 @@
 /**
- * Raw-SQL baseline: pgsched's claim and complete statements in a tight loop, no handler, no
- * library. One connection claims, another completes, pipelined: batch k+1 is claimed while
+ * Raw-SQL baseline: pgsched's own claim and settle statements (imported from src/queries.ts, so
+ * they cannot drift) in a tight loop, with no handler and none of the worker around them. One connection claims, another completes, pipelined: batch k+1 is claimed while
  * batch k is being completed. This bounds what any worker built on these statements can do.
  */
 import { createDatabase, type Server, settle } from './db.ts';
 import { log } from './log.ts';
 import { pgjs } from './pg.ts';
 import { rate } from './stats.ts';
+import { createQueries } from '../../src/queries.ts';
 import { pgsched } from './systems/pgsched.ts';
 
-/** $1 batch size, $2 worker id. */
-export const CLAIM_SQL = `
-with next as (
-  select id from pgsched.jobs
-  where state = 'pending' and run_at <= now()
-  order by priority, run_at, id
-  limit $1 for update skip locked)
-update pgsched.jobs j set state = 'running', attempt = j.attempt + 1, locked_by = $2,
-  locked_until = now() + j.visibility_ms * interval '1 millisecond', started_at = now()
-from next where j.id = next.id
-returning j.id, j.attempt`;
-
-/** $1 ids, $2 attempts (parallel arrays), $3 worker id. */
-export const COMPLETE_SQL = `
-update pgsched.jobs j set state = 'completed', finished_at = now(), locked_by = null, locked_until = null
-from unnest($1::bigint[], $2::int[]) as v(id, attempt)
-where j.id = v.id and j.attempt = v.attempt and j.locked_by = $3 and j.state = 'running'`;
+/** The claim defaults pgsched's worker passes for one job name with default options. */
+const DEFAULTS = { names: ['noop'], maxAttempts: [25], visibilityMs: [30_000], atMostOnce: [0] };
 
 const WORKER_ID = 'raw-sql-baseline';
 
@@ -56,11 +42,18 @@ export async function measureRaw(
     await settle(setup, analyze);
     await Promise.all([claimer`select 1`, completer`select 1`]);
 
-    const claim = () =>
-      claimer.unsafe<{ id: string; attempt: number }[]>(CLAIM_SQL, [batch, WORKER_ID], { prepare: true });
+    const claimQueries = createQueries(claimer, 'pgsched');
+    const settleQueries = createQueries(completer, 'pgsched');
+    const claim = () => claimQueries.claim(WORKER_ID, batch, null, DEFAULTS);
     const complete = (rows: { id: string; attempt: number }[]) =>
-      completer.unsafe(COMPLETE_SQL, [rows.map((r) => r.id), rows.map((r) => r.attempt), WORKER_ID], {
-        prepare: true,
+      settleQueries.settle(WORKER_ID, {
+        ids: rows.map((r) => r.id),
+        attempts: rows.map((r) => r.attempt),
+        states: rows.map(() => 'completed'),
+        results: rows.map(() => 'null'),
+        errors: rows.map(() => null),
+        delays: rows.map(() => 0),
+        refunds: rows.map(() => 0),
       });
 
     const t0 = performance.now();
