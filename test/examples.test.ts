@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runTsx } from './support/cli.js';
 import { type TestDb, useTestDb } from './support/db.js';
 
 let db: TestDb;
@@ -9,21 +9,8 @@ beforeAll(async () => {
   db = await useTestDb();
 });
 
-function runExample(file: string, env: Record<string, string>) {
-  const path = fileURLToPath(new URL(`../examples/${file}`, import.meta.url));
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runExample = (file: string, env: Record<string, string>) =>
+  runTsx(fileURLToPath(new URL(`../examples/${file}`, import.meta.url)), [], env);
 
 describe('examples', () => {
   it('quickstart runs to completion against the database', async () => {

@@ -3,17 +3,21 @@ import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
-export interface CliResult {
+export interface ProcessResult {
   code: number | null;
   stdout: string;
   stderr: string;
 }
 
-/** Runs `pgsched …` (the TypeScript source under tsx) in its own process. */
-export function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+/** Runs a TypeScript file under tsx in its own process and collects its output. */
+export function runTsx(
+  file: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      env: { ...process.env, DATABASE_URL: undefined, ...env },
+    const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -27,4 +31,9 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Runs `pgsched …` (the TypeScript source) with DATABASE_URL unset unless given. */
+export function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<ProcessResult> {
+  return runTsx(CLI, args, { DATABASE_URL: undefined, ...env });
 }
