@@ -3,11 +3,12 @@
  * they cannot drift) in a tight loop, with no handler and none of the worker around them. One connection claims, another completes, pipelined: batch k+1 is claimed while
  * batch k is being completed. This bounds what any worker built on these statements can do.
  */
+
+import { createQueries } from '../../src/queries.ts';
 import { createDatabase, type Server, settle } from './db.ts';
 import { log } from './log.ts';
 import { pgjs } from './pg.ts';
 import { rate } from './stats.ts';
-import { createQueries } from '../../src/queries.ts';
 import { pgsched } from './systems/pgsched.ts';
 
 /** The claim defaults pgsched's worker passes for one job name with default options. */
