@@ -22,6 +22,14 @@ import { parseOptions } from './options.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './payload.js';
 import { createQueries } from './queries.js';
 import { type DefineOptions, type Handler, Registry } from './registry.js';
+import {
+  createSchedules,
+  type MissedOccurrences,
+  type Schedule,
+  type ScheduleEntry,
+  type ScheduleOptions,
+  type Schedules,
+} from './schedule/index.js';
 import { Notifier } from './worker/notifier.js';
 import { Worker } from './worker/worker.js';
 
@@ -57,6 +65,10 @@ export interface StartOptions {
   leader?: boolean;
   /** How long finished jobs are kept before the pruner deletes them. */
   retention?: { completed?: Duration; failed?: Duration; cancelled?: Duration };
+  /** Schedules to create or update before starting (unchanged ones are left alone). */
+  schedules?: ScheduleEntry[];
+  /** Delete stored schedules missing from `schedules`. Default false. */
+  removeUnlistedSchedules?: boolean;
 }
 
 const clientSchema = z.strictObject({
@@ -83,6 +95,8 @@ const startSchema = z.strictObject({
       cancelled: z.union([z.number(), z.string()]).optional(),
     })
     .optional(),
+  schedules: z.array(z.unknown()).optional(),
+  removeUnlistedSchedules: z.boolean().optional(),
 });
 
 const DEFAULT_MAX_ATTEMPTS = 25;
@@ -101,8 +115,10 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
   readonly #management;
   readonly #enqueueDeps: EnqueueDeps;
   readonly #random: () => number;
+  readonly #schedules: Schedules;
   #worker: Worker | undefined;
   #leader: Leader | undefined;
+  #unlisten: (() => Promise<void>) | undefined;
   #started = false;
 
   constructor(options: PgschedOptions) {
@@ -119,6 +135,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
       registry: this.#registry,
       maxPayloadBytes: opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
     };
+    this.#schedules = createSchedules({ ...this.#enqueueDeps, schema: this.schema, logger: this.logger });
   }
 
   /** Applies pending migrations (same as `npx pgsched migrate`). Safe to run from many processes at once. */
@@ -173,6 +190,52 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
     return this.#management.retry(id);
   }
 
+  /**
+   * Creates or updates a recurring schedule; the leader enqueues each occurrence as an `options.job`
+   * job. Unchanged: no-op; changed: version + 1; stale `expectedVersion`: PgschedConflictError.
+   */
+  schedule<N extends keyof Jobs & string>(
+    name: string,
+    options: ScheduleOptions<N, Jobs[N]['payload']>,
+  ): Promise<Schedule> {
+    return this.#schedules.schedule(name, options);
+  }
+
+  /** Deletes a schedule (its jobs stay). False if there was none. */
+  unschedule(name: string): Promise<boolean> {
+    return this.#schedules.unschedule(name);
+  }
+
+  /** Stops a schedule from firing until resumed. False if there is no such schedule. */
+  pauseSchedule(name: string): Promise<boolean> {
+    return this.#schedules.pause(name);
+  }
+
+  /** Resumes from now; occurrences during the pause are not caught up. False if there is no such schedule. */
+  resumeSchedule(name: string): Promise<boolean> {
+    return this.#schedules.resume(name);
+  }
+
+  /** The schedule (definition, paused, version, next/last fire, run count…), or null. */
+  getSchedule(name: string): Promise<Schedule | null> {
+    return this.#schedules.get(name);
+  }
+
+  /** Every schedule, by name. */
+  listSchedules(): Promise<Schedule[]> {
+    return this.#schedules.list();
+  }
+
+  /** The next `n` fire times of a schedule, computed without enqueuing anything. */
+  upcoming(name: string, n: number): Promise<Date[]> {
+    return this.#schedules.upcoming(name, n);
+  }
+
+  /** Occurrences that were skipped (catch-up or overlap policy), newest first. */
+  missedOccurrences(name: string, options?: { limit?: number }): Promise<MissedOccurrences[]> {
+    return this.#schedules.misses(name, options);
+  }
+
   /** Starts the worker (when jobs are defined) and leader duties in this process. */
   async start(options: StartOptions = {}): Promise<void> {
     if (this.#started)
@@ -188,6 +251,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
       failed: parseDuration('start.options.retention.failed', opts.retention?.failed ?? '7d'),
       cancelled: parseDuration('start.options.retention.cancelled', opts.retention?.cancelled ?? '7d'),
     };
+    await this.#schedules.syncOnStart(opts.schedules, opts.removeUnlistedSchedules ?? false);
     this.#started = true;
 
     const names = this.#registry.names();
@@ -226,12 +290,17 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
         this.sql,
         this.schema,
         [
+          // First: the most latency-sensitive duty, it should not wait behind a long prune.
+          this.#schedules.ticker(),
           createRescuer(this.sql, this.schema, this.logger),
           createPruner(this.sql, this.schema, retention, this.logger),
         ],
         this.logger,
       );
-      this.#leader.start();
+      const leader = this.#leader;
+      leader.start();
+      // A schedule created or changed anywhere may be due before the ticker's next planned run.
+      if (!opts.pollOnly) this.#unlisten = await this.#schedules.listen(() => leader.wake('schedules'));
     }
   }
 
@@ -248,9 +317,11 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
     const timeoutMs = parseDuration('stop.options.timeout', options.timeout ?? 30_000);
     const worker = this.#worker;
     const leader = this.#leader;
+    const unlisten = this.#unlisten;
     this.#worker = undefined;
     this.#leader = undefined;
-    await Promise.all([worker?.stop(timeoutMs), leader?.stop()]);
+    this.#unlisten = undefined;
+    await Promise.all([worker?.stop(timeoutMs), leader?.stop(), unlisten?.()]);
     this.#started = false;
   }
 }

@@ -11,4 +11,17 @@ export type { Job, JobError, JobState } from './management.js';
 export { loadMigrations, type MigrateResult, type Migration, migrate } from './migrate.js';
 export type { BackoffOptions, JobOptions } from './options.js';
 export type { DefineOptions, Handler, JobContext, JobInfo } from './registry.js';
+export {
+  type CatchUpPolicy,
+  DST_RULES,
+  type MissedOccurrences,
+  type OverlapPolicy,
+  type Schedule,
+  type ScheduleDefinition,
+  type ScheduleEntry,
+  type ScheduleOptions,
+  type StoredJobOptions,
+  type UpdatePolicy,
+} from './schedule/index.js';
+export type { TriggerKind, TriggerSpec } from './schedule/triggers/index.js';
 export { CancelSignal, cancel, DiscardSignal, discard, SnoozeSignal, snooze } from './signals.js';
