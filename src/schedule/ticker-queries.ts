@@ -11,8 +11,6 @@ export interface DueRow extends DefinitionColumns {
   last_fire_at: Date | null;
   pending: DefinitionColumns | null;
   busy: boolean;
-  /** The clock the rows were selected with (the transaction's now() unless injected). */
-  tick_now: Date;
 }
 
 /**
@@ -59,18 +57,16 @@ export function createTickerQueries(sql: Sql, schema: string) {
   const jobs = sql`${sql(schema)}.jobs`;
   return {
     /**
-     * Locks up to `limit` due schedules. SKIP LOCKED: a second leader (or a writer changing a
+     * Locks up to `limit` schedules due by `due`. SKIP LOCKED: a second leader (or a writer changing a
      * schedule) never waits here, it takes other rows, so no schedule is ticked twice at once.
      */
-    lockDue: (tx: TransactionSql, clock: Date | null, limit: number, skip: string[]) => tx<DueRow[]>`
-      with c as (select coalesce(${clock}::timestamptz, now()) as tick_now)
+    lockDue: (tx: TransactionSql, due: Date, limit: number, skip: string[]) => tx<DueRow[]>`
       select s.name, s.spec, s.tz, s.start_at, s.end_at, s.job, s.payload::text as payload_text, s.options,
              s.catch_up, s.misfire_grace_ms, s.overlap, s.version, s.next_fire_at, s.last_fire_at, s.pending,
              s.overlap = 'skip' and exists (
-               select 1 from ${jobs} j where j.id = s.last_job_id and j.state in ('pending', 'running')) as busy,
-             c.tick_now
-      from ${schedules} s, c
-      where not s.paused and s.next_fire_at <= c.tick_now and s.name <> all(${skip}::text[])
+               select 1 from ${jobs} j where j.id = s.last_job_id and j.state in ('pending', 'running')) as busy
+      from ${schedules} s
+      where not s.paused and s.next_fire_at <= ${due} and s.name <> all(${skip}::text[])
       order by s.next_fire_at
       limit ${limit}
       for update of s skip locked`,
@@ -101,16 +97,21 @@ export function createTickerQueries(sql: Sql, schema: string) {
         select schedule, count(*)::int as n, max(id) as last_job_id from ins group by schedule
       )
       update ${schedules} s set
-        next_fire_at = v.next::timestamptz,
-        last_fire_at = case when f.n > 0 then v.last_fire::timestamptz else s.last_fire_at end,
-        run_count = s.run_count + coalesce(f.n, 0),
-        last_job_id = coalesce(f.last_job_id, s.last_job_id)
-      from unnest(${b.advance.names}::text[], ${b.advance.versions}::int[], ${b.advance.cursors}::text[],
-                  ${b.advance.nexts}::text[], ${b.advance.lastFires}::text[]) as v(name, version, cursor, next, last_fire)
-        left join fired f on f.schedule = v.name
-      where s.name = v.name and s.version = v.version
-        and date_trunc('milliseconds', s.next_fire_at) = v.cursor::timestamptz
-      returning s.name, coalesce(f.n, 0) as fired`,
+        next_fire_at = x.next::timestamptz,
+        last_fire_at = case when x.n > 0 then x.last_fire::timestamptz else s.last_fire_at end,
+        run_count = s.run_count + coalesce(x.n, 0),
+        last_job_id = coalesce(x.last_job_id, s.last_job_id)
+      -- OFFSET 0 keeps this join apart: flattened, the planner guessed 1 row for the conditional
+      -- join below and rescanned the aggregate once per schedule (O(n²): 22 ms instead of 7 for 250).
+      from (select v.*, f.n, f.last_job_id
+            from unnest(${b.advance.names}::text[], ${b.advance.versions}::int[], ${b.advance.cursors}::text[],
+                        ${b.advance.nexts}::text[], ${b.advance.lastFires}::text[])
+              as v(name, version, cursor, next, last_fire)
+            left join fired f on f.schedule = v.name
+            offset 0) as x
+      where s.name = x.name and s.version = x.version
+        and date_trunc('milliseconds', s.next_fire_at) = x.cursor::timestamptz
+      returning s.name, coalesce(x.n, 0) as fired`,
 
     /** A graceful update's old definition has fired its last occurrence: the pending one takes over. */
     promote: (tx: TransactionSql, names: string[]) => tx`
