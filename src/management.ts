@@ -33,6 +33,10 @@ export interface Job<P = unknown, R = unknown> {
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** Scheduled jobs: the schedule, the occurrence key (UUIDv5 of schedule and fire time) and the fire time. */
+  schedule: string | null;
+  occurrence: string | null;
+  fireAt: Date | null;
 }
 
 /** Job ids are bigints; accept them as strings, numbers or bigints and pass them on as text. */
@@ -51,7 +55,7 @@ export function createManagement(sql: Sql, schema: string) {
       const [row] = await sql<Job[]>`
         select id, name, queue, state, priority, attempt, max_attempts as "maxAttempts", payload, result, errors, key,
                run_at as "runAt", locked_by as "lockedBy", locked_until as "lockedUntil", created_at as "createdAt",
-               started_at as "startedAt", finished_at as "finishedAt"
+               started_at as "startedAt", finished_at as "finishedAt", schedule, occurrence, fire_at as "fireAt"
         from ${jobs} where id = ${parseJobId('getJob.id', id)}`;
       return row ?? null;
     },

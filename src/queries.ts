@@ -19,6 +19,9 @@ export interface ClaimedRow {
   key: string | null;
   run_at: Date;
   created_at: Date;
+  schedule: string | null;
+  occurrence: string | null;
+  fire_at: Date | null;
 }
 
 export interface InsertValues {
@@ -134,7 +137,7 @@ export function createQueries(sql: Sql, schema: string) {
       -- against a scan of the whole table (~20 ms per claim after a large drain).
       where j.id = any(array(select id from next))
       returning j.id, j.name, j.queue, j.payload, j.priority, j.attempt, j.max_attempts, j.visibility_ms, j.timeout_ms,
-                j.backoff, j.at_most_once, j.key, j.run_at, j.created_at`,
+                j.backoff, j.at_most_once, j.key, j.run_at, j.created_at, j.schedule, j.occurrence, j.fire_at`,
 
     /**
      * Writes the outcome of many attempts in one statement. Each row only matches while the

@@ -18,6 +18,12 @@ export interface JobInfo {
   readonly key: string | null;
   readonly runAt: Date;
   readonly createdAt: Date;
+  /** The schedule that enqueued this job, if any. */
+  readonly schedule: string | null;
+  /** UUIDv5 of (schedule, fire time): a stable idempotency key for scheduled jobs. */
+  readonly occurrence: string | null;
+  /** The occurrence's due time (scheduled jobs only; unlike runAt it never moves on retry). */
+  readonly fireAt: Date | null;
 }
 
 export interface JobContext {

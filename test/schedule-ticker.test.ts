@@ -171,6 +171,25 @@ describe('idempotence', () => {
     expect(job.occurrence).toBe(v5(`i@${T('00:00')}`, OCCURRENCE_NAMESPACE));
   });
 
+  it('the occurrence stays unique after its job is retried with a new run_at', async () => {
+    await q.schedule('r', { cron: '* * * * *', job: 'x' });
+    await backdate('r', T('00:00'));
+    await tickAt('2030-01-01T00:00:01Z');
+    // A failed attempt moves run_at (retry backoff); the occurrence is still the 00:00 one.
+    await db.sql`update pgsched.jobs set run_at = ${T('00:07')} where schedule = 'r'`;
+    await backdate('r', T('00:00'));
+    const second = await tickAt('2030-01-01T00:00:02Z');
+    expect(second.fired).toBe(0);
+    const rows = await db.sql`select fire_at, run_at from pgsched.jobs where schedule = 'r'`;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.fire_at.toISOString()).toBe(T('00:00'));
+    const job = (await q.getJob(
+      String((await db.sql`select id from pgsched.jobs where schedule = 'r'`)[0]!.id),
+    ))!;
+    expect(job).toMatchObject({ schedule: 'r', occurrence: v5(`r@${T('00:00')}`, OCCURRENCE_NAMESPACE) });
+    expect(job.fireAt?.toISOString()).toBe(T('00:00'));
+  });
+
   it('a schedule this process cannot plan is skipped and left untouched; the others still fire', async () => {
     await q.schedule('good', { cron: '* * * * *', job: 'x' });
     await backdate('good', T('00:00'));

@@ -72,7 +72,7 @@ export function createTickerQueries(sql: Sql, schema: string) {
       for update of s skip locked`,
 
     /**
-     * Inserts the jobs and advances the schedules in one statement. The unique (run_at, schedule)
+     * Inserts the jobs and advances the schedules in one statement. The unique (fire_at, schedule)
      * index makes a second insert of the same occurrence a no-op, whoever tries it. The advance is conditional
      * on the version and cursor read at the start: a row changed since (which the row lock should
      * make impossible) matches nothing, and the caller rolls the whole batch back.
@@ -80,10 +80,10 @@ export function createTickerQueries(sql: Sql, schema: string) {
     fire: (tx: TransactionSql, b: FireBatch) => tx<{ name: string; fired: number }[]>`
       with ins as (
         insert into ${jobs} (name, payload, queue, priority, run_at, max_attempts, timeout_ms, visibility_ms,
-                             at_most_once, backoff, serial_key, schedule, occurrence)
+                             at_most_once, backoff, serial_key, schedule, occurrence, fire_at)
         select v.name, v.payload::jsonb, v.queue, v.priority, v.run_at::timestamptz, v.max_attempts, v.timeout_ms,
                v.visibility_ms, case v.at_most_once when 1 then true when 0 then false end, v.backoff::jsonb,
-               v.serial_key, v.schedule, v.occurrence
+               v.serial_key, v.schedule, v.occurrence, v.run_at::timestamptz
         from unnest(${b.names}::text[], ${b.payloads}::text[], ${b.queues}::text[], ${b.priorities}::int[],
                     ${b.runAts}::text[], ${b.maxAttempts}::int[], ${b.timeouts}::int[], ${b.visibilities}::int[],
                     ${b.atMostOnce}::int[], ${b.backoffs}::text[], ${b.serialKeys}::text[], ${b.schedules}::text[],
@@ -91,7 +91,7 @@ export function createTickerQueries(sql: Sql, schema: string) {
           with ordinality as v(name, payload, queue, priority, run_at, max_attempts, timeout_ms, visibility_ms,
                                at_most_once, backoff, serial_key, schedule, occurrence, ord)
         order by v.ord
-        on conflict (run_at, schedule) where schedule is not null do nothing
+        on conflict (fire_at, schedule) where schedule is not null do nothing
         returning schedule, id
       ), fired as (
         select schedule, count(*)::int as n, max(id) as last_job_id from ins group by schedule

@@ -161,6 +161,9 @@ function createContext(row: ClaimedRow, signal: () => AbortSignal, logger: Logge
     key: row.key,
     runAt: row.run_at,
     createdAt: row.created_at,
+    schedule: row.schedule,
+    occurrence: row.occurrence,
+    fireAt: row.fire_at,
   };
   let log: Logger | undefined;
   return {
