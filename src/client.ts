@@ -13,6 +13,7 @@ import {
 } from './enqueue.js';
 import { PgschedError, PgschedValidationError } from './errors.js';
 import { validateQueueName, validateSchemaName } from './identifiers.js';
+import { createHygiene } from './maintenance/hygiene.js';
 import { Leader } from './maintenance/leader.js';
 import { createPruner } from './maintenance/pruner.js';
 import { createRescuer } from './maintenance/rescuer.js';
@@ -294,6 +295,8 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
           this.#schedules.ticker(),
           createRescuer(this.sql, this.schema, this.logger),
           createPruner(this.sql, this.schema, retention, this.logger),
+          // VACUUM and REINDEX CONCURRENTLY run in the background: no other duty waits on them.
+          createHygiene(this.sql, this.schema, this.logger),
         ],
         this.logger,
       );
