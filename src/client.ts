@@ -1,7 +1,5 @@
-import { hostname } from 'node:os';
 import { type Logger, pino } from 'pino';
 import type { Sql } from 'postgres';
-import { v4 as uuidv4 } from 'uuid';
 import { z } from 'zod';
 import { type Duration, parseDuration } from './duration.js';
 import {
@@ -31,8 +29,8 @@ import {
   type ScheduleOptions,
   type Schedules,
 } from './schedule/index.js';
-import { Notifier } from './worker/notifier.js';
-import { Worker } from './worker/worker.js';
+import { createWorker } from './worker/create.js';
+import type { Worker } from './worker/worker.js';
 
 /** Payload and result types per job name, for typed `define`/`enqueue`/`getJob`. */
 export type JobMap = Record<string, { payload: unknown; result?: unknown }>;
@@ -99,9 +97,6 @@ const startSchema = z.strictObject({
   schedules: z.array(z.unknown()).optional(),
   removeUnlistedSchedules: z.boolean().optional(),
 });
-
-const DEFAULT_MAX_ATTEMPTS = 25;
-const DEFAULT_VISIBILITY_MS = 30_000;
 
 /**
  * A pgsched instance: defines jobs, enqueues them, runs workers and leader duties, and
@@ -255,35 +250,17 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
     await this.#schedules.syncOnStart(opts.schedules, opts.removeUnlistedSchedules ?? false);
     this.#started = true;
 
-    const names = this.#registry.names();
-    if (names.length > 0) {
-      const definitions = names.map((n) => this.#registry.get(n)!.options);
-      const notifier = new Notifier(
-        this.sql,
-        { jobs: `${this.schema}.jobs`, cancel: `${this.schema}.cancel` },
-        { pollOnly: opts.pollOnly ?? false, pollIntervalMs },
-        this.logger,
-      );
-      this.#worker = new Worker(
-        {
-          workerId: `${hostname()}:${process.pid}:${uuidv4().slice(0, 8)}`,
-          concurrency,
-          prefetch: opts.prefetch ?? concurrency,
-          queues,
-          claimDefaults: {
-            names,
-            maxAttempts: definitions.map((d) => d.maxAttempts ?? DEFAULT_MAX_ATTEMPTS),
-            visibilityMs: definitions.map((d) => d.visibilityTimeout ?? DEFAULT_VISIBILITY_MS),
-            atMostOnce: definitions.map((d) => (d.delivery === 'at-most-once' ? 1 : 0)),
-          },
-          maxResultBytes: this.#enqueueDeps.maxPayloadBytes,
-          random: this.#random,
-        },
-        this.#queries,
-        this.#registry,
-        notifier,
-        this.logger,
-      );
+    if (this.#registry.names().length > 0) {
+      this.#worker = createWorker(this.sql, this.#queries, this.#registry, this.logger, {
+        schema: this.schema,
+        concurrency,
+        prefetch: opts.prefetch ?? concurrency,
+        queues,
+        pollOnly: opts.pollOnly ?? false,
+        pollIntervalMs,
+        maxResultBytes: this.#enqueueDeps.maxPayloadBytes,
+        random: this.#random,
+      });
       await this.#worker.start();
     }
     if (opts.leader ?? true) {

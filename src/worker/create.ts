@@ -1,0 +1,63 @@
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Sql } from 'postgres';
+import { v4 as uuidv4 } from 'uuid';
+import type { Queries } from '../queries.js';
+import type { Registry } from '../registry.js';
+import { Notifier } from './notifier.js';
+import { Worker } from './worker.js';
+
+const DEFAULT_MAX_ATTEMPTS = 25;
+const DEFAULT_VISIBILITY_MS = 30_000;
+
+export interface WorkerSettings {
+  schema: string;
+  concurrency: number;
+  prefetch: number;
+  queues: string[] | null;
+  pollOnly: boolean;
+  pollIntervalMs: number;
+  maxResultBytes: number;
+  random: () => number;
+}
+
+/**
+ * Assembles a worker for every job defined in `registry`. The definitions' defaults travel with
+ * each claim, so rows whose enqueuer did not know the definition get them when first claimed.
+ */
+export function createWorker(
+  sql: Sql,
+  queries: Queries,
+  registry: Registry,
+  logger: Logger,
+  s: WorkerSettings,
+) {
+  const names = registry.names();
+  const definitions = names.map((n) => registry.get(n)!.options);
+  const notifier = new Notifier(
+    sql,
+    { jobs: `${s.schema}.jobs`, cancel: `${s.schema}.cancel` },
+    { pollOnly: s.pollOnly, pollIntervalMs: s.pollIntervalMs },
+    logger,
+  );
+  return new Worker(
+    {
+      workerId: `${hostname()}:${process.pid}:${uuidv4().slice(0, 8)}`,
+      concurrency: s.concurrency,
+      prefetch: s.prefetch,
+      queues: s.queues,
+      claimDefaults: {
+        names,
+        maxAttempts: definitions.map((d) => d.maxAttempts ?? DEFAULT_MAX_ATTEMPTS),
+        visibilityMs: definitions.map((d) => d.visibilityTimeout ?? DEFAULT_VISIBILITY_MS),
+        atMostOnce: definitions.map((d) => (d.delivery === 'at-most-once' ? 1 : 0)),
+      },
+      maxResultBytes: s.maxResultBytes,
+      random: s.random,
+    },
+    queries,
+    registry,
+    notifier,
+    logger,
+  );
+}
