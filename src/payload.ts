@@ -18,6 +18,13 @@ export function serializePayload(field: string, payload: unknown, maxBytes: numb
       `expected a JSON-serialisable value: ${(error as Error).message}`,
     );
   }
+  if (UNSTORABLE_ESCAPE.test(text)) {
+    throw new PgschedValidationError(
+      field,
+      payload,
+      'expected a JSON-serialisable value: PostgreSQL jsonb cannot store \\u0000 or an unpaired surrogate',
+    );
+  }
   // Only count bytes when the UTF-16 length could exceed the limit: Buffer.byteLength costs a pass.
   if (text.length * 3 > maxBytes && Buffer.byteLength(text) > maxBytes) {
     throw new PgschedValidationError(
@@ -27,6 +34,19 @@ export function serializePayload(field: string, payload: unknown, maxBytes: numb
     );
   }
   return text;
+}
+
+/**
+ * JSON.stringify escapes NUL and unpaired surrogates (`\u0000`, `\ud800`), and jsonb rejects both,
+ * which would fail a whole batch at the database. An even run of backslashes before `u` is an
+ * escaped backslash, not an escape.
+ */
+const UNSTORABLE_ESCAPE =
+  /(?<!\\)(?:\\\\)*\\u(?:0000|d[89ab][0-9a-f]{2}(?!\\ud[c-f][0-9a-f]{2}))|(?<!\\ud[89ab][0-9a-f]{2})(?<!\\)(?:\\\\)*\\ud[c-f][0-9a-f]{2}/i;
+
+/** Makes text storable in jsonb: NUL and unpaired surrogates become U+FFFD. */
+export function storableText(text: string): string {
+  return text.toWellFormed().replaceAll('\u0000', '\uFFFD');
 }
 
 function strictReplacer(key: string, value: unknown): unknown {

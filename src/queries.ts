@@ -17,6 +17,7 @@ export interface ClaimedRow {
   backoff: Record<string, unknown> | null;
   at_most_once: boolean;
   key: string | null;
+  serial_key: string | null;
   run_at: Date;
   created_at: Date;
   schedule: string | null;
@@ -137,7 +138,8 @@ export function createQueries(sql: Sql, schema: string) {
       -- against a scan of the whole table (~20 ms per claim after a large drain).
       where j.id = any(array(select id from next))
       returning j.id, j.name, j.queue, j.payload, j.priority, j.attempt, j.max_attempts, j.visibility_ms, j.timeout_ms,
-                j.backoff, j.at_most_once, j.key, j.run_at, j.created_at, j.schedule, j.occurrence, j.fire_at`,
+                j.backoff, j.at_most_once, j.key, j.serial_key, j.run_at, j.created_at, j.schedule,
+                j.occurrence, j.fire_at`,
 
     /**
      * Writes the outcome of many attempts in one statement. Each row only matches while the

@@ -318,4 +318,63 @@ describe('worker', () => {
     expect((await stateOf(other)).state).toBe('completed');
     await q.stop();
   });
+
+  it('a job taken back and re-claimed by the same worker aborts the stale attempt and completes', async () => {
+    const q = db.pgsched();
+    let firstAborted = false;
+    q.define('reclaimed', async (_p, ctx) => {
+      if (ctx.job.attempt === 1) {
+        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+        firstAborted = true;
+        return 'stale';
+      }
+      return 'second';
+    });
+    const id = await q.enqueue('reclaimed', {});
+    await q.start({ pollInterval: 50 });
+    await waitFor(async () => (await stateOf(id)).state === 'running');
+    // What the rescuer does to an expired lease, without waiting for one to expire.
+    await db.sql`update pgsched.jobs set state = 'pending', locked_by = null, locked_until = null where id = ${id}`;
+    await waitFor(async () => (await stateOf(id)).state === 'completed', 5_000);
+    expect(firstAborted).toBe(true);
+    expect(await q.getJob(id)).toMatchObject({ attempt: 2, result: 'second' });
+    await q.stop();
+  });
+
+  it('outcomes jsonb cannot store (NUL, unpaired surrogates) fail their job, not the others', async () => {
+    const q = db.pgsched();
+    q.define('nul-result', async () => ({ s: 'a\u0000b' }), { maxAttempts: 1 });
+    q.define(
+      'nul-error',
+      async () => {
+        throw new Error('bad \u0000 message \ud800');
+      },
+      { maxAttempts: 1 },
+    );
+    q.define('fine', async () => 'ok');
+    const [bad1, bad2, good] = await Promise.all([
+      q.enqueue('nul-result', {}),
+      q.enqueue('nul-error', {}),
+      q.enqueue('fine', {}),
+    ]);
+    await q.start({ pollInterval: 50 });
+    await waitFor(async () => (await stateOf(good)).state === 'completed', 5_000);
+    await waitFor(async () => (await stateOf(bad1)).state === 'failed', 5_000);
+    await waitFor(async () => (await stateOf(bad2)).state === 'failed', 5_000);
+    expect((await q.getJob(bad1))!.errors[0]!.message).toContain('cannot store');
+    expect((await q.getJob(bad2))!.errors[0]!.message).toBe('bad \uFFFD message \uFFFD');
+    await q.stop();
+  });
+
+  it('a serial group moves on as soon as its job finishes, not at the next poll', async () => {
+    const q = db.pgsched();
+    q.define('serial-fast', async () => {});
+    const ids: string[] = [];
+    for (let n = 0; n < 5; n++) ids.push(await q.enqueue('serial-fast', { n }, { serialKey: 'fast' }));
+    const t0 = Date.now();
+    await q.start({ pollInterval: '10s' });
+    await waitFor(async () => (await stateOf(ids[4]!)).state === 'completed', 8_000);
+    expect(Date.now() - t0).toBeLessThan(3_000);
+    await q.stop();
+  });
 });

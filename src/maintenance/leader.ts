@@ -94,6 +94,8 @@ export class Leader {
         const wait = await duty.runOnce();
         this.#nextRun.set(duty.name, this.#woken.has(duty.name) ? 0 : Date.now() + (wait ?? 0));
       } catch (error) {
+        // Not at once: a duty that keeps failing would otherwise spin every few ms.
+        this.#nextRun.set(duty.name, Date.now() + this.tickMs);
         this.logger.warn({ err: error, duty: duty.name }, 'leader duty failed; will retry');
       }
     }

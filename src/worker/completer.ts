@@ -15,13 +15,17 @@ export class Completer {
   #queue: Settlement[] = [];
   #flushing: Promise<void> | null = null;
   readonly #backoff = new OutageBackoff();
+  readonly #closed = new AbortController();
+  /** How many of the next outcomes to write one per statement (isolating a refused value). */
+  #singles = 0;
+  readonly #replaced = new WeakSet<Settlement>();
 
   constructor(
     private readonly queries: Queries,
     private readonly workerId: string,
     private readonly logger: Logger,
-    /** Called with the ids of a written batch, whether or not each row still matched. */
-    private readonly onWritten: (ids: string[]) => void,
+    /** Called with every written batch, whether or not each row still matched. */
+    private readonly onWritten: (batch: readonly Settlement[]) => void,
   ) {}
 
   get size(): number {
@@ -39,32 +43,76 @@ export class Completer {
     const deadline = Date.now() + timeoutMs;
     while ((this.#queue.length > 0 || this.#flushing) && Date.now() < deadline) {
       this.#flushing ??= this.#drain();
-      await Promise.race([this.#flushing, sleep(Math.max(0, deadline - Date.now()))]);
+      const timeout = new AbortController();
+      await Promise.race([this.#flushing, sleep(Math.max(0, deadline - Date.now()), timeout.signal)]);
+      timeout.abort(); // clear the timer: it would keep a stopped process alive
     }
+  }
+
+  /** After stop: no more retries, so a dead database cannot keep a loop (and the process) alive. */
+  close(): void {
+    this.#closed.abort();
   }
 
   async #drain(): Promise<void> {
     try {
-      while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, MAX_BATCH);
+      while (this.#queue.length > 0 && !this.#closed.signal.aborted) {
+        const size = this.#singles > 0 ? 1 : MAX_BATCH;
+        if (this.#singles > 0) this.#singles--;
+        const batch = this.#queue.splice(0, size);
         try {
           const rows = await this.queries.settle(this.workerId, toSettleBatch(batch));
           this.#backoff.reset();
           if (rows.length < batch.length) this.#logLost(batch, rows);
-          this.onWritten(batch.map((s) => s.id));
+          this.onWritten(batch);
         } catch (error) {
+          if (isDataError(error)) {
+            this.#isolate(batch, error);
+            continue;
+          }
           this.#queue.unshift(...batch);
           const delay = this.#backoff.next();
           this.logger.warn(
             { err: error, retryInMs: delay, pending: this.#queue.length },
             'writing job outcomes failed',
           );
-          await sleep(delay);
+          await sleep(delay, this.#closed.signal);
         }
       }
     } finally {
       this.#flushing = null;
     }
+  }
+
+  /**
+   * A value the database refuses (class 22/23) must not block every other outcome: split the
+   * batch, and once a single outcome is refused, write it as a failed attempt without its value.
+   */
+  #isolate(batch: Settlement[], error: unknown): void {
+    if (batch.length > 1) {
+      this.#queue.unshift(...batch);
+      this.#singles = batch.length;
+      return;
+    }
+    const bad = batch[0]!;
+    this.logger.error(
+      { err: error, jobId: bad.id },
+      'the database refused a job outcome; recording a failure instead',
+    );
+    if (this.#replaced.has(bad)) return; // even the replacement was refused: its lease expires
+    const replacement: Settlement = {
+      id: bad.id,
+      attempt: bad.attempt,
+      state: 'failed',
+      error: {
+        attempt: bad.attempt,
+        message: `outcome could not be stored: ${(error as Error).message}`,
+        kind: 'storage',
+      },
+    };
+    this.#replaced.add(replacement);
+    this.#queue.unshift(replacement);
+    this.#singles++;
   }
 
   #logLost(batch: Settlement[], rows: { id: string }[]): void {
@@ -78,4 +126,10 @@ export class Completer {
       }
     }
   }
+}
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint): retrying will not help. */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }

@@ -1,3 +1,4 @@
+import { storableText } from '../payload.js';
 import type { SettleBatch } from '../queries.js';
 
 /** The outcome of one attempt, as the settle statement writes it. */
@@ -40,9 +41,19 @@ export function toSettleBatch(batch: readonly Settlement[]): SettleBatch {
     out.attempts.push(s.attempt);
     out.states.push(s.state);
     out.results.push(s.resultJson ?? null);
-    out.errors.push(s.error ? JSON.stringify(s.error) : null);
+    out.errors.push(s.error ? JSON.stringify(storableError(s.error)) : null);
     out.delays.push(s.delayMs ?? 0);
     out.refunds.push(s.refund ? 1 : 0);
   }
   return out;
+}
+
+/** Error texts come from handlers: one NUL or unpaired surrogate would fail the whole batch in jsonb. */
+function storableError(error: AttemptError): AttemptError {
+  return {
+    ...error,
+    message: storableText(error.message),
+    name: error.name === undefined ? undefined : storableText(error.name),
+    stack: error.stack === undefined ? undefined : storableText(error.stack),
+  };
 }

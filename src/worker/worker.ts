@@ -26,8 +26,14 @@ export interface WorkerConfig {
 export class Worker {
   readonly #running = new Map<string, RunningAttempt>();
   readonly #buffer = new JobBuffer();
-  /** Every job this worker has claimed whose outcome is not yet written: the heartbeat keeps their leases. */
-  readonly #leases = new Set<string>();
+  /**
+   * Every job this worker has claimed whose outcome is not yet written, with the attempt it holds:
+   * the heartbeat keeps their leases. Entries are only removed by the attempt they belong to, so a
+   * finished stale attempt can never drop the bookkeeping of a newer one of the same job.
+   */
+  readonly #leases = new Map<string, number>();
+  /** Jobs of a serial group: writing their outcome may unblock the group's next job. */
+  readonly #serial = new Set<string>();
   readonly #completer: Completer;
   readonly #heartbeat: Heartbeat;
   readonly #stopping = new AbortController();
@@ -43,14 +49,19 @@ export class Worker {
     private readonly notifier: Notifier,
     private readonly logger: Logger,
   ) {
-    this.#completer = new Completer(queries, config.workerId, logger, (ids) => {
-      for (const id of ids) this.#leases.delete(id);
+    this.#completer = new Completer(queries, config.workerId, logger, (written) => {
+      let unblocked = false;
+      for (const s of written) {
+        this.#release(s.id, s.attempt);
+        unblocked = this.#serial.delete(s.id) || unblocked;
+      }
+      if (unblocked && !this.#stopping.signal.aborted) this.#requestFetch();
     });
     this.#heartbeat = new Heartbeat(
       queries,
       config.workerId,
       logger,
-      () => [...this.#leases],
+      () => [...this.#leases.keys()],
       (lost) => this.#onLeaseLost(lost),
     );
   }
@@ -80,12 +91,18 @@ export class Worker {
     await this.#releaseBuffer();
     const deadline = Date.now() + timeoutMs;
     const inFlight = [...this.#running.values()];
-    await Promise.race([Promise.all(inFlight.map((a) => a.done)), sleep(timeoutMs)]);
+    const timeout = new AbortController();
+    await Promise.race([Promise.all(inFlight.map((a) => a.done)), sleep(timeoutMs, timeout.signal)]);
+    timeout.abort(); // clear the timer: it would keep a stopped process alive
     for (const attempt of inFlight) attempt.interrupt('shutdown');
     // Each attempt's own completion callback (registered first) hands its outcome to the completer.
     await Promise.all(inFlight.map((a) => a.done));
-    await this.#completer.flush(Math.max(5_000, deadline - Date.now()));
-    this.#heartbeat.stop();
+    try {
+      await this.#completer.flush(Math.max(5_000, deadline - Date.now()));
+    } finally {
+      this.#completer.close();
+      this.#heartbeat.stop();
+    }
   }
 
   #requestFetch(): void {
@@ -133,7 +150,10 @@ export class Worker {
         a.priority - b.priority || a.run_at.getTime() - b.run_at.getTime() || Number(a.id) - Number(b.id),
     );
     for (const row of rows) {
-      this.#leases.add(row.id);
+      // The same job claimed again: our earlier attempt lost its lease (rescued) without us noticing.
+      if (this.#running.has(row.id) || this.#buffer.has(row.id)) this.#interrupt(row.id, 'lease-lost');
+      this.#leases.set(row.id, row.attempt);
+      if (row.serial_key !== null) this.#serial.add(row.id);
       this.#heartbeat.ensureFor(row.visibility_ms);
     }
     this.#buffer.push(rows);
@@ -152,9 +172,9 @@ export class Worker {
       });
       this.#running.set(row.id, attempt);
       attempt.done.then((settlement) => {
-        this.#running.delete(row.id);
+        if (this.#running.get(row.id) === attempt) this.#running.delete(row.id);
         if (settlement) this.#completer.add(settlement);
-        else this.#leases.delete(row.id);
+        else this.#release(row.id, row.attempt);
         if (!this.#stopping.signal.aborted) this.#onSlotFreed();
       });
     }
@@ -171,6 +191,11 @@ export class Worker {
   #interrupt(id: string, reason: AbortReason): void {
     this.#running.get(id)?.interrupt(reason);
     if (this.#buffer.remove(id)) this.#leases.delete(id);
+  }
+
+  /** Forgets a lease, unless a newer attempt of the same job holds it by now. */
+  #release(id: string, attempt: number): void {
+    if (this.#leases.get(id) === attempt) this.#leases.delete(id);
   }
 
   #onLeaseLost(ids: string[]): void {
