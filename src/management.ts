@@ -70,8 +70,8 @@ export function createManagement(sql: Sql, schema: string) {
         with cancelled as (
           update ${jobs} set state = 'cancelled', finished_at = now(), locked_by = null, locked_until = null
           where id = ${jobId} and state in ('pending', 'running')
-          returning id)
-        select pg_notify(${`${schema}.cancel`}, id::text) from cancelled`;
+          returning id, attempt)
+        select pg_notify(${`${schema}.cancel`}, id || ':' || attempt) from cancelled`;
       return rows.length > 0;
     },
 

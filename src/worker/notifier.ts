@@ -23,13 +23,17 @@ export class Notifier {
     private readonly logger: Logger,
   ) {}
 
-  async start(onWake: () => void, onCancel: (jobId: string) => void): Promise<void> {
+  /** `onCancel` gets the job id and the attempt that was cancelled (`<id>:<attempt>` on the wire). */
+  async start(onWake: () => void, onCancel: (jobId: string, attempt: number) => void): Promise<void> {
     this.#timer = setInterval(onWake, this.options.pollIntervalMs);
     this.#timer.unref?.();
     if (this.options.pollOnly) return;
     try {
       const jobs = await this.sql.listen(this.channels.jobs, onWake, onWake);
-      const cancel = await this.sql.listen(this.channels.cancel, onCancel);
+      const cancel = await this.sql.listen(this.channels.cancel, (payload) => {
+        const [id, attempt] = payload.split(':');
+        if (id && attempt) onCancel(id, Number(attempt));
+      });
       this.#unlisten = async () => {
         await Promise.allSettled([jobs.unlisten(), cancel.unlisten()]);
       };

@@ -73,7 +73,10 @@ export class Worker {
   async start(): Promise<void> {
     await this.notifier.start(
       () => this.#requestFetch(),
-      (id) => this.#interrupt(id, 'cancelled'),
+      // Only the attempt that was cancelled: after a cancel and a retry the job may be ours again.
+      (id, attempt) => {
+        if (this.#leases.get(id) === attempt) this.#interrupt(id, 'cancelled');
+      },
     );
     this.#heartbeat.ensureFor(Math.min(...this.config.claimDefaults.visibilityMs));
     this.#loop = this.#fetchLoop();
