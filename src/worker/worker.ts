@@ -71,6 +71,10 @@ export class Worker {
   }
 
   async start(): Promise<void> {
+    // Claim at once; LISTEN (a new connection) is set up meanwhile. A NOTIFY sent before it is
+    // listening is covered by this first claim and by the poll.
+    this.#heartbeat.ensureFor(Math.min(...this.config.claimDefaults.visibilityMs));
+    this.#loop = this.#fetchLoop();
     await this.notifier.start(
       () => this.#requestFetch(),
       // Only the attempt that was cancelled: after a cancel and a retry the job may be ours again.
@@ -78,8 +82,6 @@ export class Worker {
         if (this.#leases.get(id) === attempt) this.#interrupt(id, 'cancelled');
       },
     );
-    this.#heartbeat.ensureFor(Math.min(...this.config.claimDefaults.visibilityMs));
-    this.#loop = this.#fetchLoop();
   }
 
   /**
