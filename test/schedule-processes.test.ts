@@ -81,10 +81,11 @@ describe('schedules across processes', () => {
       100,
     );
     const results = await Promise.all(procs.map(stop));
-    const fired = results.map((r) => (r.find((m) => m.stats)!.stats as { fired: number }).fired);
-    // Both really ticked (the schedules were split between them), and nothing was lost or doubled.
-    expect(fired[0]).toBeGreaterThan(0);
-    expect(fired[1]).toBeGreaterThan(0);
+    const stats = results.map((r) => r.find((m) => m.stats)!.stats as { fired: number; passes: number });
+    const fired = stats.map((s) => s.fired);
+    // Both really ticked, round after round, at the same due times. Which one wins a schedule's row
+    // (SKIP LOCKED) is a race, so how the work split is not asserted; nothing was lost or doubled.
+    for (const s of stats) expect(s.passes).toBeGreaterThanOrEqual(3);
     const [row] = await db.sql`select count(*)::int as n from pgsched.jobs`;
     expect(row!.n).toBe(fired[0]! + fired[1]!);
     expect(row!.n).toBeGreaterThanOrEqual(300 * 4);
