@@ -1,6 +1,6 @@
 import { type Logger, pino } from 'pino';
 import type { Sql } from 'postgres';
-import { z } from 'zod';
+import { clientSchema, type PgschedOptions, parseStartOptions, type StartOptions } from './client-options.js';
 import { type Duration, parseDuration } from './duration.js';
 import {
   type EnqueueDeps,
@@ -10,7 +10,7 @@ import {
   enqueueOne,
 } from './enqueue.js';
 import { PgschedError, PgschedValidationError } from './errors.js';
-import { validateQueueName, validateSchemaName } from './identifiers.js';
+import { validateSchemaName } from './identifiers.js';
 import { createHygiene } from './maintenance/hygiene.js';
 import { Leader } from './maintenance/leader.js';
 import { createPruner } from './maintenance/pruner.js';
@@ -25,7 +25,6 @@ import {
   createSchedules,
   type MissedOccurrences,
   type Schedule,
-  type ScheduleEntry,
   type ScheduleOptions,
   type Schedules,
 } from './schedule/index.js';
@@ -35,68 +34,6 @@ import type { Worker } from './worker/worker.js';
 /** Payload and result types per job name, for typed `define`/`enqueue`/`getJob`. */
 export type JobMap = Record<string, { payload: unknown; result?: unknown }>;
 type AnyJobs = Record<string, { payload: any; result?: any }>;
-
-export interface PgschedOptions {
-  /** A postgres.js client; pgsched runs every statement through it. */
-  sql: Sql;
-  /** Schema of pgsched's tables. Default `pgsched`. */
-  schema?: string;
-  /** A pino logger; default: pino at `info` (or `PGSCHED_LOG_LEVEL`). */
-  logger?: Logger;
-  /** Largest accepted payload (and result), serialised, in bytes. Default 1 MiB. */
-  maxPayloadBytes?: number;
-  /** Source of randomness for backoff jitter; injectable for tests. */
-  random?: () => number;
-}
-
-export interface StartOptions {
-  /** Queues to claim from; default all. */
-  queues?: string[];
-  /** Jobs run at once. Default 10. */
-  concurrency?: number;
-  /** Jobs claimed ahead of free slots. Default: equal to concurrency. */
-  prefetch?: number;
-  /** Fallback poll (also picks up delayed jobs and retries). Default 1s. */
-  pollInterval?: Duration;
-  /** No LISTEN: for PgBouncer transaction pooling. */
-  pollOnly?: boolean;
-  /** Take part in leader election (rescuer, pruner, schedules). Default true. */
-  leader?: boolean;
-  /** How long finished jobs are kept before the pruner deletes them. */
-  retention?: { completed?: Duration; failed?: Duration; cancelled?: Duration };
-  /** Schedules to create or update before starting (unchanged ones are left alone). */
-  schedules?: ScheduleEntry[];
-  /** Delete stored schedules missing from `schedules`. Default false. */
-  removeUnlistedSchedules?: boolean;
-}
-
-const clientSchema = z.strictObject({
-  sql: z.custom<Sql>((v) => typeof v === 'function', 'expected a postgres.js client'),
-  schema: z.string().optional(),
-  logger: z
-    .custom<Logger>((v) => typeof v === 'object' && v !== null && 'child' in v, 'expected a pino logger')
-    .optional(),
-  maxPayloadBytes: z.number().int().positive().optional(),
-  random: z.custom<() => number>((v) => typeof v === 'function', 'expected a function').optional(),
-});
-
-const startSchema = z.strictObject({
-  queues: z.array(z.string()).min(1).optional(),
-  concurrency: z.number().int().min(1).max(10_000).optional(),
-  prefetch: z.number().int().min(0).max(100_000).optional(),
-  pollInterval: z.union([z.number(), z.string()]).optional(),
-  pollOnly: z.boolean().optional(),
-  leader: z.boolean().optional(),
-  retention: z
-    .strictObject({
-      completed: z.union([z.number(), z.string()]).optional(),
-      failed: z.union([z.number(), z.string()]).optional(),
-      cancelled: z.union([z.number(), z.string()]).optional(),
-    })
-    .optional(),
-  schedules: z.array(z.unknown()).optional(),
-  removeUnlistedSchedules: z.boolean().optional(),
-});
 
 /**
  * A pgsched instance: defines jobs, enqueues them, runs workers and leader duties, and
@@ -236,17 +173,8 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
   async start(options: StartOptions = {}): Promise<void> {
     if (this.#started)
       throw new PgschedValidationError('start', 'called twice', 'this instance is already started');
-    const opts = parseOptions(startSchema, options, 'start.options');
-    const queues = opts.queues?.map((q, i) => validateQueueName(`start.options.queues[${i}]`, q)) ?? null;
+    const opts = parseStartOptions(options);
     const concurrency = opts.concurrency ?? 10;
-    const pollIntervalMs = parseDuration('start.options.pollInterval', opts.pollInterval ?? 1_000, {
-      allowZero: false,
-    });
-    const retention = {
-      completed: parseDuration('start.options.retention.completed', opts.retention?.completed ?? '1h'),
-      failed: parseDuration('start.options.retention.failed', opts.retention?.failed ?? '7d'),
-      cancelled: parseDuration('start.options.retention.cancelled', opts.retention?.cancelled ?? '7d'),
-    };
     await this.#schedules.syncOnStart(opts.schedules, opts.removeUnlistedSchedules ?? false);
     this.#started = true;
 
@@ -255,9 +183,9 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
         schema: this.schema,
         concurrency,
         prefetch: opts.prefetch ?? concurrency,
-        queues,
+        queues: opts.queues ?? null,
         pollOnly: opts.pollOnly ?? false,
-        pollIntervalMs,
+        pollIntervalMs: opts.pollInterval ?? 1_000,
         maxResultBytes: this.#enqueueDeps.maxPayloadBytes,
         random: this.#random,
       });
@@ -271,7 +199,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
           // First: the most latency-sensitive duty, it should not wait behind a long prune.
           this.#schedules.ticker(),
           createRescuer(this.sql, this.schema, this.logger),
-          createPruner(this.sql, this.schema, retention, this.logger),
+          createPruner(this.sql, this.schema, opts.retention, this.logger),
           // VACUUM and REINDEX CONCURRENTLY run in the background: no other duty waits on them.
           createHygiene(this.sql, this.schema, this.logger),
         ],

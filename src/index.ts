@@ -1,4 +1,5 @@
-export { type JobMap, Pgsched, type PgschedOptions, type StartOptions } from './client.js';
+export { type JobMap, Pgsched } from './client.js';
+export type { PgschedOptions, StartOptions } from './client-options.js';
 export type { Duration } from './duration.js';
 export type { EnqueueManyOptions, EnqueueOptions } from './enqueue.js';
 export {

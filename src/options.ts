@@ -32,7 +32,8 @@ export interface JobOptions {
 
 const int32 = z.number().int().min(-2_147_483_648).max(2_147_483_647);
 
-const duration = (allowZero: boolean) =>
+/** A zod field for a Duration, parsed to milliseconds. */
+export const duration = (allowZero: boolean) =>
   z.union([z.number(), z.string()]).transform((value, ctx) => {
     try {
       return parseDuration('', value, { allowZero });

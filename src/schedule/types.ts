@@ -1,5 +1,5 @@
 import type { Duration } from '../duration.js';
-import type { BackoffOptions } from '../options.js';
+import type { JobOptions } from '../options.js';
 import type { TriggerKind, TriggerSpec } from './triggers/index.js';
 
 /**
@@ -26,21 +26,15 @@ export type OverlapPolicy = 'allow' | 'skip' | 'queue';
 export type UpdatePolicy = 'immediate' | 'graceful';
 
 /** Options of `schedule(name, options)`: a trigger, the job to enqueue, and policies. */
-export interface ScheduleOptions<J extends string = string, P = unknown> extends TriggerSpec {
+/**
+ * Job options apply to every enqueued job as they do for `enqueue`: unset ones fall back to the
+ * job definition (queue and priority to this process's definition, the rest to the worker's).
+ */
+export interface ScheduleOptions<J extends string = string, P = unknown> extends TriggerSpec, JobOptions {
   /** Name of the job each occurrence enqueues. */
   job: J;
   /** Payload of every enqueued job (validated against the job's schema if this process defines it). */
   payload?: P;
-  /** Queue of the jobs. Default: the job definition's queue in this process, else `'default'`. */
-  queue?: string;
-  /** Priority of the jobs (lower runs first). Default: the job definition's, else 0. */
-  priority?: number;
-  /** Unset: the running worker's job definition decides (as for `enqueue`). */
-  maxAttempts?: number;
-  timeout?: Duration;
-  visibilityTimeout?: Duration;
-  backoff?: BackoffOptions;
-  delivery?: 'at-least-once' | 'at-most-once';
   /** Default `'last'`. */
   catchUp?: CatchUpPolicy;
   /** An occurrence at most this late is enqueued whatever `catchUp` says. Default `'1m'`. */

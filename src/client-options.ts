@@ -1,0 +1,90 @@
+import type { Logger } from 'pino';
+import type { Sql } from 'postgres';
+import { z } from 'zod';
+import type { Duration } from './duration.js';
+import { validateQueueName } from './identifiers.js';
+import type { RetentionMs } from './maintenance/pruner.js';
+import { duration, parseOptions } from './options.js';
+import type { ScheduleEntry } from './schedule/index.js';
+
+export interface PgschedOptions {
+  /** A postgres.js client; pgsched runs every statement through it. */
+  sql: Sql;
+  /** Schema of pgsched's tables. Default `pgsched`. */
+  schema?: string;
+  /** A pino logger; default: pino at `info` (or `PGSCHED_LOG_LEVEL`). */
+  logger?: Logger;
+  /** Largest accepted payload (and result), serialised, in bytes. Default 1 MiB. */
+  maxPayloadBytes?: number;
+  /** Source of randomness for backoff jitter; injectable for tests. */
+  random?: () => number;
+}
+
+export interface StartOptions {
+  /** Queues to claim from; default all. */
+  queues?: string[];
+  /** Jobs run at once. Default 10. */
+  concurrency?: number;
+  /** Jobs claimed ahead of free slots. Default: equal to concurrency. */
+  prefetch?: number;
+  /** Fallback poll (also picks up delayed jobs and retries). Default 1s. */
+  pollInterval?: Duration;
+  /** No LISTEN: for PgBouncer transaction pooling. */
+  pollOnly?: boolean;
+  /** Take part in leader election (rescuer, pruner, schedules). Default true. */
+  leader?: boolean;
+  /** How long finished jobs are kept before the pruner deletes them. */
+  retention?: { completed?: Duration; failed?: Duration; cancelled?: Duration };
+  /** Schedules to create or update before starting (unchanged ones are left alone). */
+  schedules?: ScheduleEntry[];
+  /** Delete stored schedules missing from `schedules`. Default false. */
+  removeUnlistedSchedules?: boolean;
+}
+
+export const clientSchema = z.strictObject({
+  sql: z.custom<Sql>((v) => typeof v === 'function', 'expected a postgres.js client'),
+  schema: z.string().optional(),
+  logger: z
+    .custom<Logger>((v) => typeof v === 'object' && v !== null && 'child' in v, 'expected a pino logger')
+    .optional(),
+  maxPayloadBytes: z.number().int().positive().optional(),
+  random: z.custom<() => number>((v) => typeof v === 'function', 'expected a function').optional(),
+});
+
+const startSchema = z.strictObject({
+  queues: z.array(z.string()).min(1).optional(),
+  concurrency: z.number().int().min(1).max(10_000).optional(),
+  prefetch: z.number().int().min(0).max(100_000).optional(),
+  pollInterval: duration(false).optional(),
+  pollOnly: z.boolean().optional(),
+  leader: z.boolean().optional(),
+  retention: z
+    .strictObject({
+      completed: duration(true).optional(),
+      failed: duration(true).optional(),
+      cancelled: duration(true).optional(),
+    })
+    .optional(),
+  schedules: z.array(z.unknown()).optional(),
+  removeUnlistedSchedules: z.boolean().optional(),
+});
+
+const RETENTION_DEFAULTS: RetentionMs = {
+  completed: 3_600_000,
+  failed: 7 * 86_400_000,
+  cancelled: 7 * 86_400_000,
+};
+
+/** Validates `start()` options (durations to ms, queue names) and fills retention defaults. */
+export function parseStartOptions(options: StartOptions) {
+  const opts = parseOptions(startSchema, options, 'start.options');
+  return {
+    ...opts,
+    queues: opts.queues?.map((q, i) => validateQueueName(`start.options.queues[${i}]`, q)),
+    retention: {
+      completed: opts.retention?.completed ?? RETENTION_DEFAULTS.completed,
+      failed: opts.retention?.failed ?? RETENTION_DEFAULTS.failed,
+      cancelled: opts.retention?.cancelled ?? RETENTION_DEFAULTS.cancelled,
+    },
+  };
+}
