@@ -95,8 +95,12 @@ export async function enqueueMany(
   const values = insertValues(deps, name, opts, 'enqueueMany.options');
   if (payloads.length === 0) return [];
   const texts = new Array<string>(payloads.length);
+  // One lookup for the batch, and no await per payload unless there is a schema to run.
+  const schema = deps.registry.get(name)?.schema;
   for (let i = 0; i < payloads.length; i++) {
-    texts[i] = await payloadText(deps, name, `enqueueMany.payloads[${i}]`, payloads[i]);
+    const field = `enqueueMany.payloads[${i}]`;
+    const value = schema ? await validatePayload(field, schema, payloads[i]) : payloads[i];
+    texts[i] = serializePayload(field, value, deps.maxPayloadBytes);
   }
   const rows = await deps.queries.insertMany(opts.tx ?? deps.sql, values, `[${texts.join(',')}]`);
   return rows.map((r) => r.id);
