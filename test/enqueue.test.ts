@@ -128,6 +128,22 @@ describe('enqueue', () => {
     });
   });
 
+  it('the table itself refuses a bad queue name from SQL, and accepts the longest good one', async () => {
+    const good = `${'a'.repeat(96)}.b:-`;
+    const [row] = await db.sql`select pgsched.enqueue('q-check', null, queue => ${good}) as id`;
+    expect((await q.getJob(String(row!.id)))?.queue).toBe(good);
+    for (const bad of ['', 'has space', 'a'.repeat(101), 'tab\there', 'line\n']) {
+      await expect(db.sql`select pgsched.enqueue('q-check', null, queue => ${bad})`).rejects.toMatchObject({
+        code: '23514',
+        constraint_name: 'jobs_queue_check',
+      });
+    }
+    const [{ n }] = (await db.sql`select count(*)::int as n from pgsched.jobs where name = 'q-check'`) as [
+      { n: number },
+    ];
+    expect(n).toBe(1);
+  });
+
   it('enqueues without a local definition (producer-only process)', async () => {
     const producer = db.pgsched();
     const id = await producer.enqueue('defined-elsewhere', { ok: true });
