@@ -188,6 +188,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
         pollIntervalMs: opts.pollInterval ?? 1_000,
         maxResultBytes: this.#enqueueDeps.maxPayloadBytes,
         random: this.#random,
+        deleteCompleted: opts.retention.completed === 0,
       });
       await this.#worker.start();
     }

@@ -18,6 +18,8 @@ const WORKER_ID = 'raw-sql-baseline';
 
 export interface RawResult {
   batch: number;
+  /** Completed rows deleted (pgsched with retention.completed 0) rather than kept. */
+  deleteCompleted: boolean;
   drainMs: number;
   drainRate: number;
 }
@@ -27,6 +29,7 @@ export async function measureRaw(
   server: Server,
   { jobs, analyze }: { jobs: number; analyze: boolean },
   batch: number,
+  deleteCompleted: boolean,
   tag: string,
 ): Promise<RawResult> {
   const db = await createDatabase(server, `bench_raw_${batch}_${process.pid}`);
@@ -47,15 +50,19 @@ export async function measureRaw(
     const settleQueries = createQueries(completer, 'pgsched');
     const claim = () => claimQueries.claim(WORKER_ID, batch, null, DEFAULTS);
     const complete = (rows: { id: string; attempt: number }[]) =>
-      settleQueries.settle(WORKER_ID, {
-        ids: rows.map((r) => r.id),
-        attempts: rows.map((r) => r.attempt),
-        states: rows.map(() => 'completed'),
-        results: rows.map(() => 'null'),
-        errors: rows.map(() => null),
-        delays: rows.map(() => 0),
-        refunds: rows.map(() => 0),
-      });
+      settleQueries.settle(
+        WORKER_ID,
+        {
+          ids: rows.map((r) => r.id),
+          attempts: rows.map((r) => r.attempt),
+          states: rows.map(() => 'completed'),
+          results: rows.map(() => 'null'),
+          errors: rows.map(() => null),
+          delays: rows.map(() => 0),
+          refunds: rows.map(() => 0),
+        },
+        deleteCompleted,
+      );
 
     const t0 = performance.now();
     let next = claim();
@@ -71,12 +78,16 @@ export async function measureRaw(
     await completing;
     const drainMs = performance.now() - t0;
 
-    const [{ n }] = (await setup`select count(*)::int as n from pgsched.jobs where state = 'completed'`) as [
-      { n: number },
+    const [{ kept, left }] = (await setup`
+      select count(*) filter (where state = 'completed')::int as kept, count(*)::int as left from pgsched.jobs`) as [
+      { kept: number; left: number },
     ];
-    if (n !== jobs) throw new Error(`raw baseline completed ${n}/${jobs}`);
-    log(`${tag} raw SQL batch ${batch}: ${jobs} jobs in ${Math.round(drainMs)} ms (verified ${n} completed)`);
-    return { batch, drainMs, drainRate: rate(jobs, drainMs) };
+    const n = deleteCompleted ? jobs - left : kept;
+    if (n !== jobs || (deleteCompleted && kept !== 0)) throw new Error(`raw baseline completed ${n}/${jobs}`);
+    log(
+      `${tag} raw SQL batch ${batch}${deleteCompleted ? ', delete' : ', keep'}: ${jobs} jobs in ${Math.round(drainMs)} ms (verified ${n} completed)`,
+    );
+    return { batch, deleteCompleted, drainMs, drainRate: rate(jobs, drainMs) };
   } finally {
     await Promise.all([setup.end(), claimer.end(), completer.end()]);
     await db.drop();

@@ -15,6 +15,7 @@ export interface SystemReport {
 
 export interface RawReport {
   batch: number;
+  deleteCompleted: boolean;
   runs: RawResult[];
   errors: string[];
 }
@@ -51,8 +52,9 @@ export function markdown(report: Report): string {
   for (const b of report.raw) {
     const failed = b.errors.length ? ` (${b.errors.length} failed)` : '';
     lines.push(
-      `| raw SQL baseline${failed} | pgsched statements | batch ${b.batch}, 1 claim + 1 complete conn, pipelined | — | ` +
-        `${formatInt(median(b.runs.map((x) => x.drainRate)))} | — | — | — | — |`,
+      `| raw SQL baseline${failed} | pgsched statements | batch ${b.batch}, 1 claim + 1 complete conn, pipelined, ${
+        b.deleteCompleted ? 'completed rows deleted' : 'completed rows kept'
+      } | — | ` + `${formatInt(median(b.runs.map((x) => x.drainRate)))} | — | — | — | — |`,
     );
   }
   return lines.join('\n');
@@ -79,7 +81,8 @@ export function details(report: Report): string {
     for (const error of s.errors) out.push(`  - FAILED RUN: ${error}`);
   }
   for (const b of report.raw)
-    for (const error of b.errors) out.push(`- raw SQL batch ${b.batch} FAILED: ${error}`);
+    for (const error of b.errors)
+      out.push(`- raw SQL batch ${b.batch} (${b.deleteCompleted ? 'delete' : 'keep'}) FAILED: ${error}`);
   out.push('', 'Notes:', ...report.notes.map((n) => `- ${n}`));
   return out.join('\n');
 }

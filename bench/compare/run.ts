@@ -33,6 +33,8 @@ const plan = {
   jobs: Number(values.jobs ?? (quick ? 5_000 : 20_000)),
   runs: Number(values.runs ?? 3),
   batch: 1_000,
+  /** Claim size of the raw loop: pgsched's concurrency + prefetch in the table above. */
+  rawBatch: 1_000,
   latencySamples: Number(values.latency ?? 200),
   latencyGapMs: 10,
   analyze: !values['no-analyze'],
@@ -52,7 +54,7 @@ const notes = [
     'the peers use node-postgres, which sets it itself.',
   'Enqueue: bulk API, 1,000 jobs per call, one call at a time, row count checked afterwards. Drain: from the ' +
     "worker's start (in a forked process) until the database shows every job completed (or removed, for " +
-    'graphile-worker). Latency: single enqueues 10 ms apart to the idle worker; handler-start time minus ' +
+    'graphile-worker and pgsched with retention.completed 0). Latency: single enqueues 10 ms apart to the idle worker; handler-start time minus ' +
     'Date.now() taken just before the enqueue call. Peak RSS: the worker process, process.resourceUsage().maxRSS.',
   plan.analyze
     ? 'After each enqueue: ANALYZE (planner statistics as in a long-lived database; --no-analyze skips it) and CHECKPOINT.'
@@ -108,12 +110,21 @@ try {
     }
   }
   if (selected('raw')) {
-    for (const batch of [500, 1000]) {
-      const entry = { batch, runs: [] as Awaited<ReturnType<typeof measureRaw>>[], errors: [] as string[] };
+    // The statements behind each pgsched row: completed rows deleted (retention 0) or kept.
+    for (const deleteCompleted of [true, false]) {
+      const batch = plan.rawBatch;
+      const entry = {
+        batch,
+        deleteCompleted,
+        runs: [] as Awaited<ReturnType<typeof measureRaw>>[],
+        errors: [] as string[],
+      };
       report.raw.push(entry);
       for (let run = 1; run <= plan.runs; run++) {
         try {
-          entry.runs.push(await measureRaw(server, plan, batch, `[raw ${run}/${plan.runs}]`));
+          entry.runs.push(
+            await measureRaw(server, plan, batch, deleteCompleted, `[raw ${run}/${plan.runs}]`),
+          );
         } catch (error) {
           log(`[raw batch ${batch}] FAILED: ${(error as Error).stack ?? error}`);
           entry.errors.push(String((error as Error).message ?? error));

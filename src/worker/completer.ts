@@ -23,6 +23,8 @@ export class Completer {
   constructor(
     private readonly queries: Queries,
     private readonly workerId: string,
+    /** Delete completed jobs instead of keeping them (retention 0). */
+    private readonly deleteCompleted: boolean,
     private readonly logger: Logger,
     /** Called with every written batch, whether or not each row still matched. */
     private readonly onWritten: (batch: readonly Settlement[]) => void,
@@ -61,7 +63,7 @@ export class Completer {
         if (this.#singles > 0) this.#singles--;
         const batch = this.#queue.splice(0, size);
         try {
-          const rows = await this.queries.settle(this.workerId, toSettleBatch(batch));
+          const rows = await this.queries.settle(this.workerId, toSettleBatch(batch), this.deleteCompleted);
           this.#backoff.reset();
           if (rows.length < batch.length) this.#logLost(batch, rows);
           this.onWritten(batch);

@@ -19,6 +19,7 @@ export interface WorkerSettings {
   pollIntervalMs: number;
   maxResultBytes: number;
   random: () => number;
+  deleteCompleted: boolean;
 }
 
 /**
@@ -54,6 +55,7 @@ export function createWorker(
       },
       maxResultBytes: s.maxResultBytes,
       random: s.random,
+      deleteCompleted: s.deleteCompleted,
     },
     queries,
     registry,

@@ -17,6 +17,8 @@ export interface WorkerConfig {
   claimDefaults: ClaimDefaults;
   maxResultBytes: number;
   random: () => number;
+  /** Completed jobs are deleted as they are written (retention of completed jobs is 0). */
+  deleteCompleted: boolean;
 }
 
 /**
@@ -49,7 +51,7 @@ export class Worker {
     private readonly notifier: Notifier,
     private readonly logger: Logger,
   ) {
-    this.#completer = new Completer(queries, config.workerId, logger, (written) => {
+    this.#completer = new Completer(queries, config.workerId, config.deleteCompleted, logger, (written) => {
       let unblocked = false;
       for (const s of written) {
         this.#release(s.id, s.attempt);

@@ -17,54 +17,77 @@ async function loadPgsched() {
   return (await import('../../../src/index.ts')).Pgsched;
 }
 
-export const pgsched: System = {
-  name: 'pgsched',
-  version: installedVersion('pgsched'),
-  summary: `concurrency ${CONCURRENCY}, prefetch ${PREFETCH}, pool ${POOL}`,
-  settings: [
-    `start({ concurrency: ${CONCURRENCY}, prefetch: ${PREFETCH} }), LISTEN/NOTIFY on (default), postgres.js max ${POOL}, TCP_NODELAY socket`,
-    'bulk enqueue: enqueueMany(); single enqueue: enqueue(); completed rows kept (state = completed)',
-  ],
+/**
+ * pgsched as its README advises for throughput (`retention.completed: 0`: a completed job is
+ * deleted as its outcome is written, as graphile-worker does), or with the default retention
+ * (completed rows kept for an hour with their results).
+ */
+function pgschedSystem(keepCompleted: boolean): System {
+  const retention = keepCompleted ? {} : { retention: { completed: 0 } };
+  return {
+    name: keepCompleted ? 'pgsched (keep completed)' : 'pgsched',
+    version: installedVersion('pgsched'),
+    summary: `concurrency ${CONCURRENCY}, prefetch ${PREFETCH}, pool ${POOL}, ${
+      keepCompleted ? 'completed rows kept (default retention 1h)' : 'retention.completed 0'
+    }`,
+    settings: [
+      `start({ concurrency: ${CONCURRENCY}, prefetch: ${PREFETCH}${
+        keepCompleted ? '' : ', retention: { completed: 0 }'
+      } }), LISTEN/NOTIFY on (default), postgres.js max ${POOL}, TCP_NODELAY socket`,
+      `bulk enqueue: enqueueMany(); single enqueue: enqueue(); ${
+        keepCompleted
+          ? 'completed rows kept with their results (state = completed)'
+          : 'completed rows deleted as their outcome is written'
+      }`,
+    ],
 
-  async producer(url) {
-    const Pgsched = await loadPgsched();
-    const sql = pgjs(url, { max: POOL });
-    const q = new Pgsched({ sql, schema: SCHEMA, logger });
-    await q.migrate();
-    return {
-      async enqueueBatch(payloads) {
-        await q.enqueueMany(TASK, payloads);
-      },
-      async enqueueOne(payload) {
-        await q.enqueue(TASK, payload);
-      },
-      countJobs: async () => (await sql<{ n: number }[]>`select count(*)::int as n from pgsched.jobs`)[0]!.n,
-      countFinished: async () =>
-        (
-          await sql<{ n: number }[]>`select count(*)::int as n from pgsched.jobs where state = 'completed'`
-        )[0]!.n,
-      close: () => sql.end(),
-    } satisfies Producer;
-  },
+    async producer(url) {
+      const Pgsched = await loadPgsched();
+      const sql = pgjs(url, { max: POOL });
+      const q = new Pgsched({ sql, schema: SCHEMA, logger });
+      await q.migrate();
+      const count = async (where: 'all' | 'completed') =>
+        (where === 'all'
+          ? await sql<{ n: number }[]>`select count(*)::int as n from pgsched.jobs`
+          : await sql<
+              { n: number }[]
+            >`select count(*)::int as n from pgsched.jobs where state = 'completed'`)[0]!.n;
+      return {
+        async enqueueBatch(payloads) {
+          await q.enqueueMany(TASK, payloads);
+        },
+        async enqueueOne(payload) {
+          await q.enqueue(TASK, payload);
+        },
+        countJobs: () => count('all'),
+        // Deleted on completion: finished = enqueued minus rows left (failed ones stay, so never count).
+        countFinished: async (total) => (keepCompleted ? count('completed') : total - (await count('all'))),
+        close: () => sql.end(),
+      } satisfies Producer;
+    },
 
-  async consumer(url) {
-    const Pgsched = await loadPgsched();
-    const sql = pgjs(url, { max: POOL });
-    await sql`select 1`;
-    const q = new Pgsched({ sql, schema: SCHEMA, logger });
-    let onJob: (payload: Payload) => void = () => {};
-    q.define(TASK, async (payload: Payload) => {
-      onJob(payload);
-    });
-    return {
-      async start(handler) {
-        onJob = handler;
-        await q.start({ concurrency: CONCURRENCY, prefetch: PREFETCH });
-      },
-      async stop() {
-        await q.stop();
-        await sql.end();
-      },
-    } satisfies Consumer;
-  },
-};
+    async consumer(url) {
+      const Pgsched = await loadPgsched();
+      const sql = pgjs(url, { max: POOL });
+      await sql`select 1`;
+      const q = new Pgsched({ sql, schema: SCHEMA, logger });
+      let onJob: (payload: Payload) => void = () => {};
+      q.define(TASK, async (payload: Payload) => {
+        onJob(payload);
+      });
+      return {
+        async start(handler) {
+          onJob = handler;
+          await q.start({ concurrency: CONCURRENCY, prefetch: PREFETCH, ...retention });
+        },
+        async stop() {
+          await q.stop();
+          await sql.end();
+        },
+      } satisfies Consumer;
+    },
+  };
+}
+
+export const pgsched = pgschedSystem(false);
+export const pgschedKeep = pgschedSystem(true);
