@@ -11,147 +11,206 @@ export interface ExecutorDeps {
   logger: Logger;
   random: () => number;
   maxResultBytes: number;
+  /**
+   * Receives each attempt's outcome exactly once, never synchronously from `start()`. Null means
+   * nothing must be written (the job was cancelled or taken back, so the row is no longer ours).
+   */
+  onOutcome: (attempt: Attempt, settlement: Settlement | null) => void;
 }
 
 /** Why a running attempt was interrupted from outside. */
 export type AbortReason = 'timeout' | 'cancelled' | 'lease-lost' | 'shutdown';
 
-/** One attempt in progress; `done` settles when the attempt has an outcome (not when the handler returns). */
-export interface RunningAttempt {
-  readonly row: ClaimedRow;
-  readonly done: Promise<Settlement | null>;
-  /** Ends the attempt now with the given reason; the handler may keep running in the background. */
-  interrupt(reason: AbortReason): void;
-}
-
 /**
- * Runs one claimed job: validates its payload, calls the handler with an AbortSignal, enforces
- * the timeout even against handlers that ignore the signal, and turns the outcome into a
- * Settlement. Returns null when the outcome must not be written (the job was cancelled or taken
- * back, so the row is no longer ours).
+ * One attempt of one claimed job: validates the payload, calls the handler with an AbortSignal,
+ * enforces the timeout even against handlers that ignore the signal, and turns the outcome into
+ * a Settlement. A class rather than closures: a no-op job's cost is mostly allocation, and this
+ * is the one object every job needs.
  */
-export function execute(row: ClaimedRow, definition: Definition, deps: ExecutorDeps): RunningAttempt {
-  // Created on first use of ctx.signal: most handlers never look at it, and an AbortController
-  // per job was a measurable share of a no-op drain.
-  let controller: AbortController | undefined;
-  const signal = () => {
-    controller ??= new AbortController();
-    return controller.signal;
-  };
-  let finish!: (s: Settlement | null) => void;
-  const done = new Promise<Settlement | null>((resolve) => {
-    finish = resolve;
-  });
-  let settled = false;
-  const settle = (s: Settlement | null) => {
-    if (settled) return;
-    settled = true;
-    if (timer) clearTimeout(timer);
-    finish(s);
-  };
+export class Attempt {
+  /** Created on first use of ctx.signal: most handlers never look at it. */
+  #controller: AbortController | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  /** undefined while running; then the outcome handed to `onOutcome`. */
+  #outcome: Settlement | null | undefined;
+  #waiters: ((outcome: Settlement | null) => void)[] | undefined;
 
-  const timeoutMs = row.timeout_ms ?? definition.options.timeout;
-  const timer = timeoutMs ? setTimeout(() => interrupt('timeout'), timeoutMs) : undefined;
+  constructor(
+    readonly row: ClaimedRow,
+    private readonly definition: Definition,
+    private readonly deps: ExecutorDeps,
+  ) {}
 
-  const interrupt = (reason: AbortReason) => {
-    if (settled) return;
-    controller?.abort(new Error(`job ${reason}`));
-    if (reason === 'timeout') {
-      settle(failure(row, definition, deps, { message: `timed out after ${timeoutMs}ms`, kind: 'timeout' }));
-    } else if (reason === 'shutdown') {
-      settle(
-        failure(
-          row,
-          definition,
-          deps,
-          { message: 'worker stopped before the job finished', kind: 'shutdown' },
-          0,
-        ),
-      );
-    } else {
-      settle(null);
+  start(): void {
+    const timeoutMs = this.#timeoutMs();
+    if (timeoutMs) this.#timer = setTimeout(() => this.interrupt('timeout'), timeoutMs);
+    const ctx = new Context(this, this.deps.logger);
+    if (this.definition.schema) {
+      this.#validateThenRun(ctx);
+      return;
     }
-  };
-
-  const ctx = createContext(row, signal, deps.logger);
-  run(row, definition, ctx, deps).then(settle, (error: unknown) =>
-    settle(fromThrown(error, row, definition, deps)),
-  );
-  return { row, done, interrupt };
-}
-
-async function run(
-  row: ClaimedRow,
-  definition: Definition,
-  ctx: JobContext,
-  deps: ExecutorDeps,
-): Promise<Settlement> {
-  let payload = row.payload;
-  if (definition.schema) {
+    let value: unknown;
     try {
-      payload = await validatePayload('payload', definition.schema, payload);
+      value = this.definition.handler(this.row.payload, ctx);
     } catch (error) {
-      return end(row, 'failed', { message: (error as Error).message, kind: 'payload' });
+      queueMicrotask(() => this.#fail(error));
+      return;
+    }
+    // A plain value is settled a microtask later, like a promise, so the caller can finish its
+    // bookkeeping before `onOutcome` runs, and sync handlers cannot recurse through dispatch.
+    Promise.resolve(value).then(
+      (v) => this.#succeed(v),
+      (error: unknown) => this.#fail(error),
+    );
+  }
+
+  /** Resolves with the outcome once the attempt has one (not when the handler returns). */
+  get done(): Promise<Settlement | null> {
+    if (this.#outcome !== undefined) return Promise.resolve(this.#outcome);
+    return new Promise((resolve) => {
+      this.#waiters ??= [];
+      this.#waiters.push(resolve);
+    });
+  }
+
+  get signal(): AbortSignal {
+    this.#controller ??= new AbortController();
+    return this.#controller.signal;
+  }
+
+  /** Ends the attempt now with the given reason; the handler may keep running in the background. */
+  interrupt(reason: AbortReason): void {
+    if (this.#outcome !== undefined) return;
+    this.#controller?.abort(new Error(`job ${reason}`));
+    if (reason === 'timeout') {
+      this.#settle(this.#failure({ message: `timed out after ${this.#timeoutMs()}ms`, kind: 'timeout' }));
+    } else if (reason === 'shutdown') {
+      this.#settle(this.#failure({ message: 'worker stopped before the job finished', kind: 'shutdown' }, 0));
+    } else {
+      this.#settle(null);
     }
   }
-  const value = await definition.handler(payload, ctx);
-  if (signalKind(value)) return fromThrown(value, row, definition, deps);
-  return {
-    id: row.id,
-    attempt: row.attempt,
-    state: 'completed',
-    resultJson: serializePayload('result', value, deps.maxResultBytes),
-  };
-}
 
-function fromThrown(error: unknown, row: ClaimedRow, definition: Definition, deps: ExecutorDeps): Settlement {
-  const kind = signalKind(error);
-  const err = error as Error;
-  if (kind === 'cancel') return end(row, 'cancelled', { message: err.message, kind });
-  if (kind === 'discard') return end(row, 'failed', { message: err.message, kind });
-  if (kind === 'snooze') {
+  #timeoutMs(): number | null | undefined {
+    return this.row.timeout_ms ?? this.definition.options.timeout;
+  }
+
+  async #validateThenRun(ctx: JobContext): Promise<void> {
+    let payload: unknown;
+    try {
+      payload = await validatePayload('payload', this.definition.schema!, this.row.payload);
+    } catch (error) {
+      this.#settle(this.#end('failed', { message: (error as Error).message, kind: 'payload' }));
+      return;
+    }
+    try {
+      this.#succeed(await this.definition.handler(payload, ctx));
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  #succeed(value: unknown): void {
+    if (this.#outcome !== undefined) return;
+    if (signalKind(value)) {
+      this.#fail(value);
+      return;
+    }
+    let resultJson: string;
+    try {
+      resultJson = serializePayload('result', value, this.deps.maxResultBytes);
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
+    this.#settle({ id: this.row.id, attempt: this.row.attempt, state: 'completed', resultJson });
+  }
+
+  #fail(error: unknown): void {
+    if (this.#outcome !== undefined) return;
+    const kind = signalKind(error);
+    const err = error as Error;
+    if (kind === 'cancel') return this.#settle(this.#end('cancelled', { message: err.message, kind }));
+    if (kind === 'discard') return this.#settle(this.#end('failed', { message: err.message, kind }));
+    if (kind === 'snooze') {
+      return this.#settle({
+        id: this.row.id,
+        attempt: this.row.attempt,
+        state: 'pending',
+        delayMs: (error as SnoozeSignal).delayMs,
+        refund: true,
+      });
+    }
+    this.#settle(
+      this.#failure({
+        message: error instanceof Error ? error.message : String(error),
+        name: error instanceof Error ? error.name : typeof error,
+        stack: error instanceof Error ? error.stack : undefined,
+      }),
+    );
+  }
+
+  #settle(outcome: Settlement | null): void {
+    if (this.#outcome !== undefined) return;
+    this.#outcome = outcome;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.deps.onOutcome(this, outcome);
+    if (this.#waiters) for (const resolve of this.#waiters) resolve(outcome);
+  }
+
+  /** A failed attempt: retried after the backoff unless attempts are used up or the job is at-most-once. */
+  #failure(error: Omit<AttemptError, 'attempt'>, delayOverride?: number): Settlement {
+    const { row } = this;
+    if (row.at_most_once || row.attempt >= row.max_attempts) return this.#end('failed', error);
+    const backoff =
+      (row.backoff as ParsedBackoff | null) ?? this.definition.options.backoff ?? DEFAULT_BACKOFF;
     return {
       id: row.id,
       attempt: row.attempt,
       state: 'pending',
-      delayMs: (error as SnoozeSignal).delayMs,
-      refund: true,
+      delayMs: delayOverride ?? backoffDelay(backoff, row.attempt, this.deps.random),
+      error: { attempt: row.attempt, ...error },
     };
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return failure(row, definition, deps, {
-    message,
-    name: error instanceof Error ? error.name : typeof error,
-    stack: error instanceof Error ? error.stack : undefined,
-  });
+
+  #end(state: Settlement['state'], error: Omit<AttemptError, 'attempt'>): Settlement {
+    return {
+      id: this.row.id,
+      attempt: this.row.attempt,
+      state,
+      error: { attempt: this.row.attempt, ...error },
+    };
+  }
 }
 
-/** A failed attempt: retried after the backoff unless attempts are used up or the job is at-most-once. */
-function failure(
-  row: ClaimedRow,
-  definition: Definition,
-  deps: ExecutorDeps,
-  error: Omit<AttemptError, 'attempt'>,
-  delayOverride?: number,
-): Settlement {
-  if (row.at_most_once || row.attempt >= row.max_attempts) return end(row, 'failed', error);
-  const backoff = (row.backoff as ParsedBackoff | null) ?? definition.options.backoff ?? DEFAULT_BACKOFF;
-  const delayMs = delayOverride ?? backoffDelay(backoff, row.attempt, deps.random);
+/** The handler's `ctx`: job info, signal and logger are each made on first use. */
+class Context implements JobContext {
+  #job: JobInfo | undefined;
+  #log: Logger | undefined;
+
+  constructor(
+    private readonly attempt: Attempt,
+    private readonly logger: Logger,
+  ) {}
+
+  get job(): JobInfo {
+    this.#job ??= jobInfo(this.attempt.row);
+    return this.#job;
+  }
+
+  get signal(): AbortSignal {
+    return this.attempt.signal;
+  }
+
+  get log(): Logger {
+    const { row } = this.attempt;
+    this.#log ??= this.logger.child({ jobId: row.id, job: row.name, attempt: row.attempt });
+    return this.#log;
+  }
+}
+
+function jobInfo(row: ClaimedRow): JobInfo {
   return {
-    id: row.id,
-    attempt: row.attempt,
-    state: 'pending',
-    delayMs,
-    error: { attempt: row.attempt, ...error },
-  };
-}
-
-function end(row: ClaimedRow, state: Settlement['state'], error: Omit<AttemptError, 'attempt'>): Settlement {
-  return { id: row.id, attempt: row.attempt, state, error: { attempt: row.attempt, ...error } };
-}
-
-function createContext(row: ClaimedRow, signal: () => AbortSignal, logger: Logger): JobContext {
-  const job: JobInfo = {
     id: row.id,
     name: row.name,
     queue: row.queue,
@@ -164,17 +223,5 @@ function createContext(row: ClaimedRow, signal: () => AbortSignal, logger: Logge
     schedule: row.schedule,
     occurrence: row.occurrence,
     fireAt: row.fire_at,
-  };
-  let log: Logger | undefined;
-  return {
-    job,
-    get signal() {
-      return signal();
-    },
-    // A child logger costs an allocation per job; most handlers never log, so make it on demand.
-    get log() {
-      log ??= logger.child({ jobId: row.id, job: row.name, attempt: row.attempt });
-      return log;
-    },
   };
 }

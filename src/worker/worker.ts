@@ -3,10 +3,11 @@ import type { ClaimDefaults, ClaimedRow, Queries } from '../queries.js';
 import type { Registry } from '../registry.js';
 import { OutageBackoff, sleep } from '../retry-delay.js';
 import { Completer } from './completer.js';
-import { type AbortReason, execute, type RunningAttempt } from './executor.js';
+import { type AbortReason, Attempt, type ExecutorDeps } from './executor.js';
 import { Heartbeat } from './heartbeat.js';
 import { JobBuffer } from './job-buffer.js';
 import type { Notifier } from './notifier.js';
+import type { Settlement } from './settlement.js';
 
 export interface WorkerConfig {
   workerId: string;
@@ -26,7 +27,7 @@ export interface WorkerConfig {
  * runs them up to `concurrency` at a time, and hands outcomes to the Completer.
  */
 export class Worker {
-  readonly #running = new Map<string, RunningAttempt>();
+  readonly #running = new Map<string, Attempt>();
   readonly #buffer = new JobBuffer();
   /**
    * Every job this worker has claimed whose outcome is not yet written, with the attempt it holds:
@@ -39,6 +40,7 @@ export class Worker {
   readonly #completer: Completer;
   readonly #heartbeat: Heartbeat;
   readonly #stopping = new AbortController();
+  readonly #executorDeps: ExecutorDeps;
   #wantFetch = true;
   #mayHaveMore = true;
   #wake: (() => void) | undefined;
@@ -59,6 +61,12 @@ export class Worker {
       }
       if (unblocked && !this.#stopping.signal.aborted) this.#requestFetch();
     });
+    this.#executorDeps = {
+      logger,
+      random: config.random,
+      maxResultBytes: config.maxResultBytes,
+      onOutcome: (attempt, settlement) => this.#onOutcome(attempt, settlement),
+    };
     this.#heartbeat = new Heartbeat(
       queries,
       config.workerId,
@@ -102,7 +110,7 @@ export class Worker {
     await Promise.race([Promise.all(inFlight.map((a) => a.done)), sleep(timeoutMs, timeout.signal)]);
     timeout.abort(); // clear the timer: it would keep a stopped process alive
     for (const attempt of inFlight) attempt.interrupt('shutdown');
-    // Each attempt's own completion callback (registered first) hands its outcome to the completer.
+    // An attempt hands its outcome to the completer (onOutcome) before its `done` resolves.
     await Promise.all(inFlight.map((a) => a.done));
     try {
       await this.#completer.flush(Math.max(5_000, deadline - Date.now()));
@@ -171,20 +179,18 @@ export class Worker {
   #dispatch(): void {
     while (this.#running.size < this.config.concurrency && this.#buffer.size > 0) {
       const row = this.#buffer.take()!;
-      const definition = this.registry.get(row.name)!;
-      const attempt = execute(row, definition, {
-        logger: this.logger,
-        random: this.config.random,
-        maxResultBytes: this.config.maxResultBytes,
-      });
+      const attempt = new Attempt(row, this.registry.get(row.name)!, this.#executorDeps);
       this.#running.set(row.id, attempt);
-      attempt.done.then((settlement) => {
-        if (this.#running.get(row.id) === attempt) this.#running.delete(row.id);
-        if (settlement) this.#completer.add(settlement);
-        else this.#release(row.id, row.attempt);
-        if (!this.#stopping.signal.aborted) this.#onSlotFreed();
-      });
+      attempt.start();
     }
+  }
+
+  #onOutcome(attempt: Attempt, settlement: Settlement | null): void {
+    const { id, attempt: number } = attempt.row;
+    if (this.#running.get(id) === attempt) this.#running.delete(id);
+    if (settlement) this.#completer.add(settlement);
+    else this.#release(id, number);
+    if (!this.#stopping.signal.aborted) this.#onSlotFreed();
   }
 
   #onSlotFreed(): void {
