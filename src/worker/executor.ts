@@ -127,27 +127,28 @@ export class Attempt {
   }
 
   #fail(error: unknown): void {
-    if (this.#outcome !== undefined) return;
+    this.#settle(this.#fromThrown(error));
+  }
+
+  #fromThrown(error: unknown): Settlement {
     const kind = signalKind(error);
     const err = error as Error;
-    if (kind === 'cancel') return this.#settle(this.#end('cancelled', { message: err.message, kind }));
-    if (kind === 'discard') return this.#settle(this.#end('failed', { message: err.message, kind }));
+    if (kind === 'cancel') return this.#end('cancelled', { message: err.message, kind });
+    if (kind === 'discard') return this.#end('failed', { message: err.message, kind });
     if (kind === 'snooze') {
-      return this.#settle({
+      return {
         id: this.row.id,
         attempt: this.row.attempt,
         state: 'pending',
         delayMs: (error as SnoozeSignal).delayMs,
         refund: true,
-      });
+      };
     }
-    this.#settle(
-      this.#failure({
-        message: error instanceof Error ? error.message : String(error),
-        name: error instanceof Error ? error.name : typeof error,
-        stack: error instanceof Error ? error.stack : undefined,
-      }),
-    );
+    return this.#failure({
+      message: error instanceof Error ? error.message : String(error),
+      name: error instanceof Error ? error.name : typeof error,
+      stack: error instanceof Error ? error.stack : undefined,
+    });
   }
 
   #settle(outcome: Settlement | null): void {
