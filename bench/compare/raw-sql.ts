@@ -5,6 +5,7 @@
  */
 
 import { createQueries } from '../../src/queries.ts';
+import { toSettleBatch } from '../../src/worker/settlement.ts';
 import { createDatabase, type Server, settle } from './db.ts';
 import { log } from './log.ts';
 import { pgjs } from './pg.ts';
@@ -49,18 +50,14 @@ export async function measureRaw(
     const claimQueries = createQueries(claimer, 'pgsched');
     const settleQueries = createQueries(completer, 'pgsched');
     const claim = () => claimQueries.claim(WORKER_ID, batch, null, DEFAULTS);
+    // The worker's own batch builder: what it sends for a batch of plain completions.
     const complete = (rows: { id: string; attempt: number }[]) =>
       settleQueries.settle(
         WORKER_ID,
-        {
-          ids: rows.map((r) => r.id),
-          attempts: rows.map((r) => r.attempt),
-          states: rows.map(() => 'completed'),
-          results: rows.map(() => 'null'),
-          errors: rows.map(() => null),
-          delays: rows.map(() => 0),
-          refunds: rows.map(() => 0),
-        },
+        toSettleBatch(
+          rows.map((r) => ({ id: r.id, attempt: r.attempt, state: 'completed', resultJson: 'null' })),
+          !deleteCompleted,
+        ),
         deleteCompleted,
       );
 

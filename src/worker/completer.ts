@@ -63,7 +63,11 @@ export class Completer {
         if (this.#singles > 0) this.#singles--;
         const batch = this.#queue.splice(0, size);
         try {
-          const rows = await this.queries.settle(this.workerId, toSettleBatch(batch), this.deleteCompleted);
+          const rows = await this.queries.settle(
+            this.workerId,
+            toSettleBatch(batch, !this.deleteCompleted),
+            this.deleteCompleted,
+          );
           this.#backoff.reset();
           if (rows.length < batch.length) this.#logLost(batch, rows);
           this.onWritten(batch);

@@ -219,10 +219,10 @@ function jobInfo(row: ClaimedRow): JobInfo {
     attempt: row.attempt,
     maxAttempts: row.max_attempts,
     key: row.key,
-    runAt: row.run_at,
-    createdAt: row.created_at,
+    runAt: new Date(row.run_at_ms),
+    createdAt: new Date(row.created_at_ms),
     schedule: row.schedule,
     occurrence: row.occurrence,
-    fireAt: row.fire_at,
+    fireAt: row.fire_at_ms === null ? null : new Date(row.fire_at_ms),
   };
 }

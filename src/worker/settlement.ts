@@ -25,27 +25,42 @@ export interface AttemptError {
   kind?: string;
 }
 
-/** Turns settlements into the parallel arrays of the settle statement. */
-export function toSettleBatch(batch: readonly Settlement[]): SettleBatch {
-  const out: SettleBatch = {
-    ids: [],
-    attempts: [],
-    states: [],
-    results: [],
-    errors: [],
-    delays: [],
-    refunds: [],
-  };
+/**
+ * Turns settlements into the parallel array literals of the settle statement. `withResults`
+ * false leaves results out (completed jobs are deleted, so their results are never stored).
+ */
+export function toSettleBatch(batch: readonly Settlement[], withResults = true): SettleBatch {
+  const ids: string[] = [];
+  const attempts: number[] = [];
+  const states: string[] = [];
+  const results: string[] = [];
+  const errors: string[] = [];
+  const delays: number[] = [];
+  const refunds: number[] = [];
   for (const s of batch) {
-    out.ids.push(s.id);
-    out.attempts.push(s.attempt);
-    out.states.push(s.state);
-    out.results.push(s.resultJson ?? null);
-    out.errors.push(s.error ? JSON.stringify(storableError(s.error)) : null);
-    out.delays.push(s.delayMs ?? 0);
-    out.refunds.push(s.refund ? 1 : 0);
+    ids.push(s.id);
+    attempts.push(s.attempt);
+    states.push(s.state);
+    results.push(withResults && s.resultJson !== undefined ? quote(s.resultJson) : 'NULL');
+    errors.push(s.error ? quote(JSON.stringify(storableError(s.error))) : 'NULL');
+    delays.push(s.delayMs ?? 0);
+    refunds.push(s.refund ? 1 : 0);
   }
-  return out;
+  const literal = (items: unknown[]) => `{${items.join(',')}}`;
+  return {
+    ids: literal(ids),
+    attempts: literal(attempts),
+    states: literal(states),
+    results: literal(results),
+    errors: literal(errors),
+    delays: literal(delays),
+    refunds: literal(refunds),
+  };
+}
+
+/** One element of an array literal: double-quoted, with backslashes and quotes escaped. */
+function quote(text: string): string {
+  return `"${text.replace(/["\\]/g, '\\$&')}"`;
 }
 
 /** Error texts come from handlers: one NUL or unpaired surrogate would fail the whole batch in jsonb. */

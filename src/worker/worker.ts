@@ -160,10 +160,7 @@ export class Worker {
 
   #accept(rows: ClaimedRow[]): void {
     // UPDATE … RETURNING does not keep the claim order; restore it.
-    rows.sort(
-      (a, b) =>
-        a.priority - b.priority || a.run_at.getTime() - b.run_at.getTime() || Number(a.id) - Number(b.id),
-    );
+    rows.sort((a, b) => a.priority - b.priority || a.run_at_ms - b.run_at_ms || Number(a.id) - Number(b.id));
     for (const row of rows) {
       // The same job claimed again: our earlier attempt lost its lease (rescued) without us noticing.
       if (this.#running.has(row.id) || this.#buffer.has(row.id)) this.#interrupt(row.id, 'lease-lost');

@@ -69,7 +69,8 @@ function pgschedSystem(keepCompleted: boolean): System {
     async consumer(url) {
       const Pgsched = await loadPgsched();
       const sql = pgjs(url, { max: POOL });
-      await sql`select 1`;
+      // Connected before the timed start, as graphile-worker's pool is (4 connections each).
+      await Promise.all(Array.from({ length: 4 }, () => sql`select 1`));
       const q = new Pgsched({ sql, schema: SCHEMA, logger });
       let onJob: (payload: Payload) => void = () => {};
       q.define(TASK, async (payload: Payload) => {
