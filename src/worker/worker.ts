@@ -9,6 +9,8 @@ import { JobBuffer } from './job-buffer.js';
 import type { Notifier } from './notifier.js';
 import type { Settlement } from './settlement.js';
 
+const MAX_CLAIMS_IN_FLIGHT = 2;
+
 export interface WorkerConfig {
   workerId: string;
   concurrency: number;
@@ -43,6 +45,8 @@ export class Worker {
   readonly #executorDeps: ExecutorDeps;
   #wantFetch = true;
   #mayHaveMore = true;
+  /** Slots asked for by claims still in flight. */
+  #claiming = 0;
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
 
@@ -125,12 +129,18 @@ export class Worker {
     this.#wake?.();
   }
 
+  /**
+   * Keeps up to two claims in flight: while one batch runs, the next is already on its way, so
+   * short jobs do not leave the worker idle for a claim's round trip. Slots asked for by a claim
+   * in flight count as taken, so the worker never claims more than it can hold.
+   */
   async #fetchLoop(): Promise<void> {
     const backoff = new OutageBackoff();
     const signal = this.#stopping.signal;
+    const inFlight = new Set<Promise<void>>();
     while (!signal.aborted) {
-      const free = this.capacity - this.#running.size - this.#buffer.size;
-      if (!this.#wantFetch || free <= 0) {
+      const free = this.capacity - this.#running.size - this.#buffer.size - this.#claiming;
+      if (!this.#wantFetch || free <= 0 || inFlight.size >= MAX_CLAIMS_IN_FLIGHT) {
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
         });
@@ -138,23 +148,34 @@ export class Worker {
         continue;
       }
       this.#wantFetch = false;
-      try {
-        const rows = await this.queries.claim(
-          this.config.workerId,
-          free,
-          this.config.queues,
-          this.config.claimDefaults,
-        );
-        backoff.reset();
-        this.#mayHaveMore = rows.length === free;
-        if (this.#mayHaveMore) this.#wantFetch = true;
-        if (rows.length > 0) this.#accept(rows);
-      } catch (error) {
-        this.#wantFetch = true;
-        const delay = backoff.next();
-        this.logger.warn({ err: error, retryInMs: delay }, 'claiming jobs failed; retrying');
-        await sleep(delay, signal);
-      }
+      this.#claiming += free;
+      const claim = this.#claim(free, backoff).finally(() => {
+        this.#claiming -= free;
+        inFlight.delete(claim);
+        this.#wake?.();
+      });
+      inFlight.add(claim);
+    }
+    await Promise.all(inFlight);
+  }
+
+  async #claim(limit: number, backoff: OutageBackoff): Promise<void> {
+    try {
+      const rows = await this.queries.claim(
+        this.config.workerId,
+        limit,
+        this.config.queues,
+        this.config.claimDefaults,
+      );
+      backoff.reset();
+      this.#mayHaveMore = rows.length === limit;
+      if (this.#mayHaveMore) this.#wantFetch = true;
+      if (rows.length > 0) this.#accept(rows);
+    } catch (error) {
+      this.#wantFetch = true;
+      const delay = backoff.next();
+      this.logger.warn({ err: error, retryInMs: delay }, 'claiming jobs failed; retrying');
+      await sleep(delay, this.#stopping.signal);
     }
   }
 
@@ -194,7 +215,7 @@ export class Worker {
     this.#dispatch();
     if (!this.#mayHaveMore) return; // the queue looked empty: wait for a NOTIFY or the poll
     // Refill in batches of a quarter of the capacity rather than one claim per finished job.
-    const free = this.capacity - this.#running.size - this.#buffer.size;
+    const free = this.capacity - this.#running.size - this.#buffer.size - this.#claiming;
     if (this.#buffer.size === 0 || free >= Math.ceil(this.capacity / 4)) this.#requestFetch();
   }
 
