@@ -148,9 +148,11 @@ export class Worker {
         continue;
       }
       this.#wantFetch = false;
-      this.#claiming += free;
-      const claim = this.#claim(free, backoff).finally(() => {
-        this.#claiming -= free;
+      // Half the capacity at most, so that a second claim can be on its way while a batch runs.
+      const limit = Math.min(free, Math.ceil(this.capacity / MAX_CLAIMS_IN_FLIGHT));
+      this.#claiming += limit;
+      const claim = this.#claim(limit, backoff).finally(() => {
+        this.#claiming -= limit;
         inFlight.delete(claim);
         this.#wake?.();
       });
