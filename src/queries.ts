@@ -1,4 +1,5 @@
 import type { Sql, TransactionSql } from 'postgres';
+import { pgArray } from './pg-array.js';
 
 /** A postgres.js client or a transaction from `sql.begin`. */
 export type Db = Sql | TransactionSql;
@@ -113,12 +114,16 @@ export function createQueries(sql: Sql, schema: string) {
      * Claims up to `limit` runnable jobs in priority, then run-time order, in one statement.
      * SKIP LOCKED lets any number of workers claim concurrently without blocking each other.
      */
-    claim: (workerId: string, limit: number, queues: string[] | null, d: ClaimDefaults) => sql<ClaimedRow[]>`
+    claim: (workerId: string, limit: number, queues: string[] | null, d: ClaimDefaults) => {
+      const names = pgArray(d.names);
+      const queueList = queues === null ? null : pgArray(queues);
+      const visibilityMs = pgArray(d.visibilityMs);
+      return sql<ClaimedRow[]>`
       with next as (
         select c.id from ${jobs} c
         where c.state = 'pending' and c.run_at <= now()
-          and c.name = any(${d.names}::text[])
-          and (${queues}::text[] is null or c.queue = any(${queues}::text[]))
+          and c.name = any(${names}::text[])
+          and (${queueList}::text[] is null or c.queue = any(${queueList}::text[]))
           and (c.serial_key is null or ${serialClause})
         order by c.priority, c.run_at, c.id
         limit ${limit}
@@ -128,11 +133,11 @@ export function createQueries(sql: Sql, schema: string) {
         state = 'running',
         attempt = j.attempt + 1,
         locked_by = ${workerId},
-        max_attempts = coalesce(j.max_attempts, (${d.maxAttempts}::int[])[array_position(${d.names}::text[], j.name)]),
-        visibility_ms = coalesce(j.visibility_ms, (${d.visibilityMs}::int[])[array_position(${d.names}::text[], j.name)]),
-        at_most_once = coalesce(j.at_most_once, (${d.atMostOnce}::int[])[array_position(${d.names}::text[], j.name)] = 1),
+        max_attempts = coalesce(j.max_attempts, (${pgArray(d.maxAttempts)}::int[])[array_position(${names}::text[], j.name)]),
+        visibility_ms = coalesce(j.visibility_ms, (${visibilityMs}::int[])[array_position(${names}::text[], j.name)]),
+        at_most_once = coalesce(j.at_most_once, (${pgArray(d.atMostOnce)}::int[])[array_position(${names}::text[], j.name)] = 1),
         locked_until = now() + coalesce(j.visibility_ms,
-          (${d.visibilityMs}::int[])[array_position(${d.names}::text[], j.name)]) * interval '1 millisecond',
+          (${visibilityMs}::int[])[array_position(${names}::text[], j.name)]) * interval '1 millisecond',
         started_at = now()
       -- = any(array(...)) probes the primary key; a join with next let the planner hash-join
       -- against a scan of the whole table (~20 ms per claim after a large drain).
@@ -142,7 +147,8 @@ export function createQueries(sql: Sql, schema: string) {
                 -- numeric, then float8: exact whole milliseconds (date_part's float8 seconds are not)
                 (extract(epoch from j.run_at) * 1000)::float8 as run_at_ms,
                 (extract(epoch from j.created_at) * 1000)::float8 as created_at_ms,
-                (extract(epoch from j.fire_at) * 1000)::float8 as fire_at_ms`,
+                (extract(epoch from j.fire_at) * 1000)::float8 as fire_at_ms`;
+    },
 
     /**
      * Writes the outcome of many attempts in one statement. Each row only matches while the
@@ -199,7 +205,7 @@ export function createQueries(sql: Sql, schema: string) {
     heartbeat: (workerId: string, ids: string[]) => sql<{ id: string }[]>`
       with mine as (
         select id from ${jobs}
-        where id = any(${ids}::bigint[]) and locked_by = ${workerId} and state = 'running'
+        where id = any(${pgArray(ids)}::bigint[]) and locked_by = ${workerId} and state = 'running'
         for update skip locked)
       update ${jobs} j set locked_until = now() + j.visibility_ms * interval '1 millisecond'
       from mine where j.id = mine.id
@@ -209,7 +215,7 @@ export function createQueries(sql: Sql, schema: string) {
     release: (workerId: string, ids: string[]) => sql`
       update ${jobs} set state = 'pending', attempt = attempt - 1, locked_by = null, locked_until = null,
         started_at = null
-      where id = any(${ids}::bigint[]) and locked_by = ${workerId} and state = 'running'`,
+      where id = any(${pgArray(ids)}::bigint[]) and locked_by = ${workerId} and state = 'running'`,
   };
 }
 

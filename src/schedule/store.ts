@@ -1,5 +1,6 @@
 import type { Sql, TransactionSql } from 'postgres';
 import { PgschedConflictError, PgschedValidationError } from '../errors.js';
+import { pgArray } from '../pg-array.js';
 import {
   type DefinitionColumns,
   definitionKey,
@@ -131,7 +132,7 @@ export function createScheduleStore(sql: Sql, schema: string) {
         const removed = removeUnlisted
           ? (
               await tx<{ name: string }[]>`
-              delete from ${schedules} where name <> all(${[...seen]}::text[]) returning name`
+              delete from ${schedules} where name <> all(${pgArray([...seen])}::text[]) returning name`
             ).map((r) => r.name)
           : [];
         return { results, removed };

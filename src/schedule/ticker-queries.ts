@@ -1,4 +1,5 @@
 import type { Sql, TransactionSql } from 'postgres';
+import { pgArray } from '../pg-array.js';
 import type { DefinitionColumns } from './definition.js';
 
 /** A due schedule as the ticker reads it. */
@@ -66,7 +67,7 @@ export function createTickerQueries(sql: Sql, schema: string) {
              s.overlap = 'skip' and exists (
                select 1 from ${jobs} j where j.id = s.last_job_id and j.state in ('pending', 'running')) as busy
       from ${schedules} s
-      where not s.paused and s.next_fire_at <= ${due} and s.name <> all(${skip}::text[])
+      where not s.paused and s.next_fire_at <= ${due} and s.name <> all(${pgArray(skip)}::text[])
       order by s.next_fire_at
       limit ${limit}
       for update of s skip locked`,
@@ -84,10 +85,10 @@ export function createTickerQueries(sql: Sql, schema: string) {
         select v.name, v.payload::jsonb, v.queue, v.priority, v.run_at::timestamptz, v.max_attempts, v.timeout_ms,
                v.visibility_ms, case v.at_most_once when 1 then true when 0 then false end, v.backoff::jsonb,
                v.serial_key, v.schedule, v.occurrence, v.run_at::timestamptz
-        from unnest(${b.names}::text[], ${b.payloads}::text[], ${b.queues}::text[], ${b.priorities}::int[],
-                    ${b.runAts}::text[], ${b.maxAttempts}::int[], ${b.timeouts}::int[], ${b.visibilities}::int[],
-                    ${b.atMostOnce}::int[], ${b.backoffs}::text[], ${b.serialKeys}::text[], ${b.schedules}::text[],
-                    ${b.occurrences}::uuid[])
+        from unnest(${pgArray(b.names)}::text[], ${pgArray(b.payloads)}::text[], ${pgArray(b.queues)}::text[], ${pgArray(b.priorities)}::int[],
+                    ${pgArray(b.runAts)}::text[], ${pgArray(b.maxAttempts)}::int[], ${pgArray(b.timeouts)}::int[], ${pgArray(b.visibilities)}::int[],
+                    ${pgArray(b.atMostOnce)}::int[], ${pgArray(b.backoffs)}::text[], ${pgArray(b.serialKeys)}::text[], ${pgArray(b.schedules)}::text[],
+                    ${pgArray(b.occurrences)}::uuid[])
           with ordinality as v(name, payload, queue, priority, run_at, max_attempts, timeout_ms, visibility_ms,
                                at_most_once, backoff, serial_key, schedule, occurrence, ord)
         order by v.ord
@@ -104,8 +105,8 @@ export function createTickerQueries(sql: Sql, schema: string) {
       -- OFFSET 0 keeps this join apart: flattened, the planner guessed 1 row for the conditional
       -- join below and rescanned the aggregate once per schedule (O(n²): 22 ms instead of 7 for 250).
       from (select v.*, f.n, f.last_job_id
-            from unnest(${b.advance.names}::text[], ${b.advance.versions}::int[], ${b.advance.cursors}::text[],
-                        ${b.advance.nexts}::text[], ${b.advance.lastFires}::text[])
+            from unnest(${pgArray(b.advance.names)}::text[], ${pgArray(b.advance.versions)}::int[], ${pgArray(b.advance.cursors)}::text[],
+                        ${pgArray(b.advance.nexts)}::text[], ${pgArray(b.advance.lastFires)}::text[])
               as v(name, version, cursor, next, last_fire)
             left join fired f on f.schedule = v.name
             offset 0) as x
@@ -121,31 +122,31 @@ export function createTickerQueries(sql: Sql, schema: string) {
         options = pending->'options', catch_up = pending->'catch_up',
         misfire_grace_ms = (pending->>'misfire_grace_ms')::int, overlap = pending->>'overlap',
         pending = null, updated_at = now()
-      where name = any(${names}::text[]) and pending is not null`,
+      where name = any(${pgArray(names)}::text[]) and pending is not null`,
 
     latestMisses: (tx: TransactionSql, names: string[]) => tx<
       { id: string; schedule: string; reason: string; last_at: Date }[]
     >`
       select distinct on (schedule) id, schedule, reason, last_at from ${misses}
-      where schedule = any(${names}::text[])
+      where schedule = any(${pgArray(names)}::text[])
       order by schedule, id desc`,
 
     /** Lengthens stretches that continue (same reason, nothing enqueued since). */
     extendMisses: (tx: TransactionSql, ids: string[], lasts: string[], counts: (number | null)[]) => tx`
       update ${misses} m set last_at = v.last_at, recorded_at = now(),
         count = case when m.count is null or v.count is null then null else m.count + v.count end
-      from unnest(${ids}::bigint[], ${lasts}::timestamptz[], ${counts}::int[]) as v(id, last_at, count)
+      from unnest(${pgArray(ids)}::bigint[], ${pgArray(lasts)}::timestamptz[], ${pgArray(counts)}::int[]) as v(id, last_at, count)
       where m.id = v.id`,
 
     insertMisses: (tx: TransactionSql, b: MissBatch) => tx`
       insert into ${misses} (schedule, first_at, last_at, count, reason)
-      select * from unnest(${b.schedules}::text[], ${b.firsts}::timestamptz[], ${b.lasts}::timestamptz[],
-                           ${b.counts}::int[], ${b.reasons}::text[])`,
+      select * from unnest(${pgArray(b.schedules)}::text[], ${pgArray(b.firsts)}::timestamptz[], ${pgArray(b.lasts)}::timestamptz[],
+                           ${pgArray(b.counts)}::int[], ${pgArray(b.reasons)}::text[])`,
 
     /** The earliest next fire time of any active schedule, and the database clock. */
     earliest: (skip: string[]) => sql<{ next: Date | null; now: Date }[]>`
       select min(next_fire_at) as next, now() as now from ${schedules}
-      where not paused and next_fire_at is not null and name <> all(${skip}::text[])`,
+      where not paused and next_fire_at is not null and name <> all(${pgArray(skip)}::text[])`,
 
     /** Miss records are history; keep a bounded amount of it. */
     pruneMisses: (olderThanMs: number) => sql`

@@ -1,4 +1,5 @@
 import { storableText } from '../payload.js';
+import { pgArray } from '../pg-array.js';
 import type { SettleBatch } from '../queries.js';
 
 /** The outcome of one attempt, as the settle statement writes it. */
@@ -33,34 +34,28 @@ export function toSettleBatch(batch: readonly Settlement[], withResults = true):
   const ids: string[] = [];
   const attempts: number[] = [];
   const states: string[] = [];
-  const results: string[] = [];
-  const errors: string[] = [];
+  const results: (string | null)[] = [];
+  const errors: (string | null)[] = [];
   const delays: number[] = [];
   const refunds: number[] = [];
   for (const s of batch) {
     ids.push(s.id);
     attempts.push(s.attempt);
     states.push(s.state);
-    results.push(withResults && s.resultJson !== undefined ? quote(s.resultJson) : 'NULL');
-    errors.push(s.error ? quote(JSON.stringify(storableError(s.error))) : 'NULL');
+    results.push(withResults ? (s.resultJson ?? null) : null);
+    errors.push(s.error ? JSON.stringify(storableError(s.error)) : null);
     delays.push(s.delayMs ?? 0);
     refunds.push(s.refund ? 1 : 0);
   }
-  const literal = (items: unknown[]) => `{${items.join(',')}}`;
   return {
-    ids: literal(ids),
-    attempts: literal(attempts),
-    states: literal(states),
-    results: literal(results),
-    errors: literal(errors),
-    delays: literal(delays),
-    refunds: literal(refunds),
+    ids: pgArray(ids),
+    attempts: pgArray(attempts),
+    states: pgArray(states),
+    results: pgArray(results),
+    errors: pgArray(errors),
+    delays: pgArray(delays),
+    refunds: pgArray(refunds),
   };
-}
-
-/** One element of an array literal: double-quoted, with backslashes and quotes escaped. */
-function quote(text: string): string {
-  return `"${text.replace(/["\\]/g, '\\$&')}"`;
 }
 
 /** Error texts come from handlers: one NUL or unpaired surrogate would fail the whole batch in jsonb. */
