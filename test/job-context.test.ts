@@ -68,4 +68,23 @@ describe('ctx.job', () => {
     await q.stop();
     for (const [i, id] of ids.entries()) expect((await q.getJob(id))?.result).toEqual(tricky[i]);
   });
+
+  it('ctx.signal first read after the attempt timed out is already aborted', async () => {
+    const q = db.pgsched();
+    let abortedWhenRead: boolean | undefined;
+    q.define(
+      'ctx-late-signal',
+      async (_p, ctx) => {
+        await new Promise((r) => setTimeout(r, 300)); // ignores the timeout, never looks at the signal
+        abortedWhenRead = ctx.signal.aborted;
+      },
+      { timeout: '100ms', maxAttempts: 1 },
+    );
+    const id = await q.enqueue('ctx-late-signal', {});
+    await q.start({ pollInterval: 50 });
+    await waitFor(() => abortedWhenRead !== undefined, 5_000);
+    await q.stop();
+    expect(abortedWhenRead).toBe(true);
+    expect((await q.getJob(id))?.errors[0]).toMatchObject({ kind: 'timeout' });
+  });
 });

@@ -33,6 +33,8 @@ export class Attempt {
   #timer: NodeJS.Timeout | undefined;
   /** undefined while running; then the outcome handed to `onOutcome`. */
   #outcome: Settlement | null | undefined;
+  /** Why the attempt was interrupted, if it was: a signal first read afterwards is already aborted. */
+  #interrupted: AbortReason | undefined;
   #waiters: ((outcome: Settlement | null) => void)[] | undefined;
 
   constructor(
@@ -74,13 +76,17 @@ export class Attempt {
   }
 
   get signal(): AbortSignal {
-    this.#controller ??= new AbortController();
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#interrupted) this.#controller.abort(new Error(`job ${this.#interrupted}`));
+    }
     return this.#controller.signal;
   }
 
   /** Ends the attempt now with the given reason; the handler may keep running in the background. */
   interrupt(reason: AbortReason): void {
     if (this.#outcome !== undefined) return;
+    this.#interrupted = reason;
     this.#controller?.abort(new Error(`job ${reason}`));
     if (reason === 'timeout') {
       this.#settle(this.#failure({ message: `timed out after ${this.#timeoutMs()}ms`, kind: 'timeout' }));
@@ -103,6 +109,7 @@ export class Attempt {
       this.#settle(this.#end('failed', { message: (error as Error).message, kind: 'payload' }));
       return;
     }
+    if (this.#outcome !== undefined) return; // interrupted while validating: never start the handler
     try {
       this.#succeed(await this.definition.handler(payload, ctx));
     } catch (error) {

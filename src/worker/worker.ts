@@ -47,6 +47,8 @@ export class Worker {
   #mayHaveMore = true;
   /** Slots asked for by claims still in flight. */
   #claiming = 0;
+  /** After a failed claim: no claim before this time (Date.now() ms). */
+  #retryAt = 0;
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
 
@@ -147,6 +149,11 @@ export class Worker {
         this.#wake = undefined;
         continue;
       }
+      const backingOff = this.#retryAt - Date.now();
+      if (backingOff > 0) {
+        await sleep(backingOff, signal);
+        continue;
+      }
       this.#wantFetch = false;
       // Half the capacity at most, so that a second claim can be on its way while a batch runs.
       const limit = Math.min(free, Math.ceil(this.capacity / MAX_CLAIMS_IN_FLIGHT));
@@ -161,6 +168,7 @@ export class Worker {
     await Promise.all(inFlight);
   }
 
+  /** One claim; on failure it sets the backoff and returns, so its slots are free at once. */
   async #claim(limit: number, backoff: OutageBackoff): Promise<void> {
     try {
       const rows = await this.queries.claim(
@@ -170,14 +178,18 @@ export class Worker {
         this.config.claimDefaults,
       );
       backoff.reset();
+      this.#retryAt = 0;
       this.#mayHaveMore = rows.length === limit;
       if (this.#mayHaveMore) this.#wantFetch = true;
       if (rows.length > 0) this.#accept(rows);
     } catch (error) {
       this.#wantFetch = true;
-      const delay = backoff.next();
-      this.logger.warn({ err: error, retryInMs: delay }, 'claiming jobs failed; retrying');
-      await sleep(delay, this.#stopping.signal);
+      // Two claims failing together are one failure: the backoff advances once per wait.
+      if (Date.now() >= this.#retryAt) {
+        const delay = backoff.next();
+        this.#retryAt = Date.now() + delay;
+        this.logger.warn({ err: error, retryInMs: delay }, 'claiming jobs failed; retrying');
+      }
     }
   }
 
@@ -210,7 +222,9 @@ export class Worker {
     if (this.#running.get(id) === attempt) this.#running.delete(id);
     if (settlement) this.#completer.add(settlement);
     else this.#release(id, number);
-    if (!this.#stopping.signal.aborted) this.#onSlotFreed();
+    // Not synchronously: an interrupt lands here from inside the loops of #accept and #onLeaseLost,
+    // which must take every affected row out of the buffer before anything else is dispatched.
+    if (!this.#stopping.signal.aborted) queueMicrotask(() => this.#onSlotFreed());
   }
 
   #onSlotFreed(): void {

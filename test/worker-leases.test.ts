@@ -1,0 +1,47 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type TestDb, useTestDb, waitFor } from './support/db.js';
+
+let db: TestDb;
+
+beforeAll(async () => {
+  db = await useTestDb();
+  await db.pgsched().migrate();
+});
+
+describe('lost leases', () => {
+  it('when a running and a prefetched job are both taken back, neither stale attempt starts a handler', async () => {
+    const q = db.pgsched();
+    const starts: string[] = [];
+    let aborted = 0;
+    q.define(
+      'lease-pair',
+      async (p: { name: string }, ctx) => {
+        starts.push(`${p.name}#${ctx.job.attempt}`);
+        if (p.name === 'x' && ctx.job.attempt === 1) {
+          await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+          aborted++;
+        }
+      },
+      { visibilityTimeout: '1500ms' },
+    );
+    const x = await q.enqueue('lease-pair', { name: 'x' }, { priority: 0 });
+    const y = await q.enqueue('lease-pair', { name: 'y' }, { priority: 1 });
+    // One slot plus one prefetched: x runs (and hangs), y waits in the worker's buffer.
+    await q.start({ concurrency: 1, prefetch: 1, pollInterval: 50 });
+    await waitFor(async () => {
+      const rows = await db.sql`select id from pgsched.jobs where state = 'running' and id in (${x}, ${y})`;
+      return rows.length === 2 && starts.length === 1;
+    });
+    // What the rescuer (or a cancel missed while LISTEN was down) does to both; the heartbeat
+    // (every 500 ms here) finds both leases gone at once.
+    await db.sql`
+      update pgsched.jobs set state = 'pending', locked_by = null, locked_until = null where id in (${x}, ${y})`;
+    await waitFor(async () => {
+      const rows = await db.sql`select id from pgsched.jobs where state = 'completed' and id in (${x}, ${y})`;
+      return rows.length === 2;
+    }, 10_000);
+    await q.stop();
+    expect(aborted).toBe(1);
+    expect(starts.sort()).toEqual(['x#1', 'x#2', 'y#2']);
+  });
+});
