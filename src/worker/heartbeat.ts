@@ -15,8 +15,9 @@ export class Heartbeat {
     private readonly queries: Queries,
     private readonly workerId: string,
     private readonly logger: Logger,
-    private readonly owned: () => string[],
-    private readonly onLost: (ids: string[]) => void,
+    /** The jobs this worker holds, each with the attempt it holds. */
+    private readonly owned: () => [id: string, attempt: number][],
+    private readonly onLost: (lost: [id: string, attempt: number][]) => void,
   ) {}
 
   /** (Re)starts the timer if a lease this short needs more frequent beats than the current pace. */
@@ -30,14 +31,15 @@ export class Heartbeat {
   }
 
   async beat(): Promise<void> {
-    const ids = this.owned();
-    if (ids.length === 0 || this.#busy) return;
+    const owned = this.owned();
+    if (owned.length === 0 || this.#busy) return;
     this.#busy = true;
+    const ids = owned.map(([id]) => id);
     try {
       const rows = await this.queries.heartbeat(this.workerId, ids);
       if (rows.length === ids.length) return;
       const kept = new Set(rows.map((r) => r.id));
-      this.onLost(ids.filter((id) => !kept.has(id)));
+      this.onLost(owned.filter(([id]) => !kept.has(id)));
     } catch (error) {
       this.logger.warn(
         { err: error, jobs: ids.length },

@@ -77,7 +77,7 @@ export class Worker {
       queries,
       config.workerId,
       logger,
-      () => [...this.#leases.keys()],
+      () => [...this.#leases],
       (lost) => this.#onLeaseLost(lost),
     );
   }
@@ -245,8 +245,10 @@ export class Worker {
     if (this.#leases.get(id) === attempt) this.#leases.delete(id);
   }
 
-  #onLeaseLost(ids: string[]): void {
-    for (const id of ids) {
+  /** `lost` holds the attempts the heartbeat asked about; a newer attempt claimed since is kept. */
+  #onLeaseLost(lost: [id: string, attempt: number][]): void {
+    for (const [id, attempt] of lost) {
+      if (this.#leases.get(id) !== attempt) continue;
       if (this.#running.has(id) || this.#buffer.has(id)) {
         this.logger.warn(
           { jobId: id },
