@@ -17,5 +17,6 @@ export function pgArray(values: readonly (string | number | null)[]): string {
 
 /** Double-quoted, so any text (commas, braces, spaces, "NULL") stays one element. */
 function quote(text: string): string {
-  return `"${text.replace(/["\\]/g, '\\$&')}"`;
+  const plain = !text.includes('"') && !text.includes('\\');
+  return `"${plain ? text : text.replace(/["\\]/g, '\\$&')}"`;
 }

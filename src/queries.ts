@@ -7,6 +7,8 @@ export type Db = Sql | TransactionSql;
 /** The columns a claim returns: what a worker needs to run the job. */
 export interface ClaimedRow {
   id: string;
+  /** started_at as the server prints it (microseconds, offset): names this claim (see Settlement.claimedAt). */
+  claimed_at: string;
   name: string;
   queue: string;
   payload: unknown;
@@ -50,6 +52,8 @@ export interface InsertValues {
 export interface SettleBatch {
   ids: string;
   attempts: string;
+  /** Each attempt's claim time (`started_at` as the server printed it). */
+  claims: string;
   states: string;
   /** JSON texts, or NULL. */
   results: string;
@@ -142,7 +146,7 @@ export function createQueries(sql: Sql, schema: string) {
       -- = any(array(...)) probes the primary key; a join with next let the planner hash-join
       -- against a scan of the whole table (~20 ms per claim after a large drain).
       where j.id = any(array(select id from next))
-      returning j.id, j.name, j.queue, j.payload, j.priority, j.attempt, j.max_attempts, j.visibility_ms, j.timeout_ms,
+      returning j.id, j.started_at::text as claimed_at, j.name, j.queue, j.payload, j.priority, j.attempt, j.max_attempts, j.visibility_ms, j.timeout_ms,
                 j.backoff, j.at_most_once, j.key, j.serial_key, j.schedule, j.occurrence,
                 -- numeric, then float8: exact whole milliseconds (date_part's float8 seconds are not)
                 (extract(epoch from j.run_at) * 1000)::float8 as run_at_ms,
@@ -160,9 +164,9 @@ export function createQueries(sql: Sql, schema: string) {
      */
     settle: (workerId: string, b: SettleBatch, deleteCompleted: boolean) => sql<{ id: string }[]>`
       with v as (
-        select * from unnest(${b.ids}::bigint[], ${b.attempts}::int[], ${b.states}::text[], ${b.results}::text[],
-                             ${b.errors}::text[], ${b.delays}::bigint[], ${b.refunds}::int[])
-          as v(id, attempt, state, result, error, delay_ms, refund)
+        select * from unnest(${b.ids}::bigint[], ${b.attempts}::int[], ${b.claims}::timestamptz[], ${b.states}::text[],
+                             ${b.results}::text[], ${b.errors}::text[], ${b.delays}::bigint[], ${b.refunds}::int[])
+          as v(id, attempt, claimed_at, state, result, error, delay_ms, refund)
       ), owned as (
         -- The plan must be "walk the batch, probe the primary key per row" whatever the statistics
         -- say. A plain join let the planner, believing almost nothing is running or locked by this
@@ -176,6 +180,7 @@ export function createQueries(sql: Sql, schema: string) {
         from v cross join lateral (
           select id from ${jobs} k
           where k.id = v.id and k.attempt = v.attempt and k.locked_by = ${workerId} and k.state::text = 'running'
+            and k.started_at = v.claimed_at
           for update) k
       ), removed as (
         delete from ${jobs} j using owned o where j.id between o.job_id and o.job_id and o.remove

@@ -41,7 +41,10 @@ describe('database outage', () => {
     await server.start();
 
     const check = postgres(server.url, { max: 1, onnotice: () => {} });
-    await waitFor(async () => (await countByState(check)).completed === 3_000, 60_000, 200);
+    // Generous: after a restart a worker can stall for tens of seconds under load before its pool
+    // recovers (seen before and after 2026-11-24's changes; the other worker and the rescuer
+    // finish the work meanwhile).
+    await waitFor(async () => (await countByState(check)).completed === 3_000, 100_000, 200);
     expect(runsAtStop).toBeLessThan(3_000);
     expect(await countByState(check)).toEqual({ completed: 3_000 });
     // every job ran at least once (reports arrive over IPC in 50 ms batches)
@@ -49,5 +52,5 @@ describe('database outage', () => {
     expect(new Set(procs.flatMap((p) => p.ran))).toEqual(new Set(ids));
     expect(procs.every((p) => p.child.exitCode === null)).toBe(true); // no worker crashed
     await check.end();
-  });
+  }, 150_000);
 });

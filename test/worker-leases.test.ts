@@ -1,4 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createQueries } from '../src/queries.js';
+import { toSettleBatch } from '../src/worker/settlement.js';
 import { type TestDb, useTestDb, waitFor } from './support/db.js';
 
 let db: TestDb;
@@ -43,5 +45,29 @@ describe('lost leases', () => {
     await q.stop();
     expect(aborted).toBe(1);
     expect(starts.sort()).toEqual(['x#1', 'x#2', 'y#2']);
+  });
+
+  it('a settle written again after a lost reply cannot touch the next claim of a snoozed job', async () => {
+    const q = db.pgsched();
+    const id = await q.enqueue('lease-snooze', {});
+    const queries = createQueries(db.sql, 'pgsched');
+    const defaults = { names: ['lease-snooze'], maxAttempts: [5], visibilityMs: [30_000], atMostOnce: [0] };
+    const [first] = await queries.claim('w', 10, null, defaults);
+    // The snooze gives the attempt back; its reply is "lost", so the worker will send it again.
+    const snooze = {
+      id,
+      attempt: first!.attempt,
+      claimedAt: first!.claimed_at,
+      state: 'pending' as const,
+      delayMs: 0,
+      refund: true,
+    };
+    expect(await queries.settle('w', toSettleBatch([snooze]), false)).toHaveLength(1);
+    const [second] = await queries.claim('w', 10, null, defaults);
+    expect(second!.attempt).toBe(first!.attempt); // same worker, same attempt number: only the claim differs
+    expect(second!.claimed_at).not.toBe(first!.claimed_at);
+    expect(await queries.settle('w', toSettleBatch([snooze]), false)).toHaveLength(0);
+    const [row] = await db.sql`select state::text as state, attempt from pgsched.jobs where id = ${id}`;
+    expect(row).toEqual({ state: 'running', attempt: first!.attempt });
   });
 });

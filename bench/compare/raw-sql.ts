@@ -51,11 +51,17 @@ export async function measureRaw(
     const settleQueries = createQueries(completer, 'pgsched');
     const claim = () => claimQueries.claim(WORKER_ID, batch, null, DEFAULTS);
     // The worker's own batch builder: what it sends for a batch of plain completions.
-    const complete = (rows: { id: string; attempt: number }[]) =>
+    const complete = (rows: { id: string; attempt: number; claimed_at: string }[]) =>
       settleQueries.settle(
         WORKER_ID,
         toSettleBatch(
-          rows.map((r) => ({ id: r.id, attempt: r.attempt, state: 'completed', resultJson: 'null' })),
+          rows.map((r) => ({
+            id: r.id,
+            attempt: r.attempt,
+            claimedAt: r.claimed_at,
+            state: 'completed',
+            resultJson: 'null',
+          })),
           !deleteCompleted,
         ),
         deleteCompleted,

@@ -109,6 +109,7 @@ export class Completer {
     const replacement: Settlement = {
       id: bad.id,
       attempt: bad.attempt,
+      claimedAt: bad.claimedAt,
       state: 'failed',
       error: {
         attempt: bad.attempt,

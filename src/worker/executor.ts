@@ -130,7 +130,8 @@ export class Attempt {
       this.#fail(error);
       return;
     }
-    this.#settle({ id: this.row.id, attempt: this.row.attempt, state: 'completed', resultJson });
+    const { id, attempt, claimed_at: claimedAt } = this.row;
+    this.#settle({ id, attempt, claimedAt, state: 'completed', resultJson });
   }
 
   #fail(error: unknown): void {
@@ -144,8 +145,7 @@ export class Attempt {
     if (kind === 'discard') return this.#end('failed', { message: err.message, kind });
     if (kind === 'snooze') {
       return {
-        id: this.row.id,
-        attempt: this.row.attempt,
+        ...this.#owner(),
         state: 'pending',
         delayMs: (error as SnoozeSignal).delayMs,
         refund: true,
@@ -173,8 +173,7 @@ export class Attempt {
     const backoff =
       (row.backoff as ParsedBackoff | null) ?? this.definition.options.backoff ?? DEFAULT_BACKOFF;
     return {
-      id: row.id,
-      attempt: row.attempt,
+      ...this.#owner(),
       state: 'pending',
       delayMs: delayOverride ?? backoffDelay(backoff, row.attempt, this.deps.random),
       error: { attempt: row.attempt, ...error },
@@ -182,12 +181,12 @@ export class Attempt {
   }
 
   #end(state: Settlement['state'], error: Omit<AttemptError, 'attempt'>): Settlement {
-    return {
-      id: this.row.id,
-      attempt: this.row.attempt,
-      state,
-      error: { attempt: this.row.attempt, ...error },
-    };
+    return { ...this.#owner(), state, error: { attempt: this.row.attempt, ...error } };
+  }
+
+  /** What names this attempt in the settle statement. */
+  #owner(): Pick<Settlement, 'id' | 'attempt' | 'claimedAt'> {
+    return { id: this.row.id, attempt: this.row.attempt, claimedAt: this.row.claimed_at };
   }
 }
 

@@ -6,6 +6,12 @@ import type { SettleBatch } from '../queries.js';
 export interface Settlement {
   id: string;
   attempt: number;
+  /**
+   * The claim's start time as the server printed it (to the microsecond, with its offset): with
+   * the attempt number it names one claim exactly, since a snoozed job is claimed again under the
+   * same attempt number.
+   */
+  claimedAt: string;
   state: 'completed' | 'pending' | 'failed' | 'cancelled';
   /** JSON text of the result (completed only). */
   resultJson?: string;
@@ -33,6 +39,7 @@ export interface AttemptError {
 export function toSettleBatch(batch: readonly Settlement[], withResults = true): SettleBatch {
   const ids: string[] = [];
   const attempts: number[] = [];
+  const claims: string[] = [];
   const states: string[] = [];
   const results: (string | null)[] = [];
   const errors: (string | null)[] = [];
@@ -41,6 +48,7 @@ export function toSettleBatch(batch: readonly Settlement[], withResults = true):
   for (const s of batch) {
     ids.push(s.id);
     attempts.push(s.attempt);
+    claims.push(s.claimedAt);
     states.push(s.state);
     results.push(withResults ? (s.resultJson ?? null) : null);
     errors.push(s.error ? JSON.stringify(storableError(s.error)) : null);
@@ -50,6 +58,7 @@ export function toSettleBatch(batch: readonly Settlement[], withResults = true):
   return {
     ids: pgArray(ids),
     attempts: pgArray(attempts),
+    claims: pgArray(claims),
     states: pgArray(states),
     results: pgArray(results),
     errors: pgArray(errors),
