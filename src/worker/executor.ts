@@ -135,7 +135,7 @@ export class Attempt {
   }
 
   #fail(error: unknown): void {
-    this.#settle(this.#fromThrown(error));
+    if (this.#outcome === undefined) this.#settle(this.#fromThrown(error));
   }
 
   #fromThrown(error: unknown): Settlement {
