@@ -156,8 +156,8 @@ export function createQueries(sql: Sql, schema: string) {
 
     /**
      * Writes the outcome of many attempts in one statement. Each row only matches while the
-     * attempt still owns its job (same attempt, same worker, still running), so a worker whose
-     * lease expired can never overwrite a newer attempt; unmatched ids are simply not returned.
+     * attempt still owns its job (same claim, attempt and worker, still running), so a worker
+     * whose lease expired can never overwrite a newer attempt; unmatched ids are not returned.
      * With `deleteCompleted`, completed jobs are deleted rather than kept (retention 0): a
      * DELETE costs the server about half of an UPDATE, which writes a new row version and index
      * entries.

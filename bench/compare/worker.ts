@@ -3,6 +3,8 @@
  * It runs one system's worker on the `noop` task, counts handler starts, records
  * `Date.now() - payload.t` for latency jobs, and reports its peak RSS when stopped.
  */
+
+import { announceReady, runWorker } from '../worker-ipc.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 import { SYSTEMS } from './systems/index.ts';
 import type { Payload } from './systems/types.ts';
@@ -43,16 +45,7 @@ async function main(): Promise<void> {
       send({ type: 'error', message: String((error as Error)?.stack ?? error) });
     }
   });
-  let reported = 0;
-  setInterval(() => {
-    if (handled === reported) return;
-    reported = handled;
-    send({ type: 'progress', handled });
-  }, 1000).unref();
-  send({ type: 'ready' });
+  announceReady(() => handled, 1000);
 }
 
-main().catch((error) => {
-  send({ type: 'error', message: String((error as Error)?.stack ?? error) });
-  setTimeout(() => process.exit(1), 100);
-});
+runWorker(main);

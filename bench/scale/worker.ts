@@ -4,6 +4,7 @@
  */
 import { pino } from 'pino';
 import { Pgsched } from '../../src/index.js';
+import { announceReady, runWorker } from '../worker-ipc.js';
 import { pgjs } from './pg.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
@@ -33,16 +34,7 @@ async function main(): Promise<void> {
       send({ type: 'error', message: String((error as Error)?.stack ?? error) });
     }
   });
-  let reported = 0;
-  setInterval(() => {
-    if (handled === reported) return;
-    reported = handled;
-    send({ type: 'progress', handled });
-  }, 50).unref();
-  send({ type: 'ready' });
+  announceReady(() => handled, 50);
 }
 
-main().catch((error) => {
-  send({ type: 'error', message: String((error as Error)?.stack ?? error) });
-  setTimeout(() => process.exit(1), 100);
-});
+runWorker(main);
