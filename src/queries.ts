@@ -173,9 +173,11 @@ export function createQueries(sql: Sql, schema: string) {
         -- worker, scan the table and rescan the whole batch per row (seconds per statement). The
         -- lateral fixes the join order; state::text keeps the tiny-looking partial lease index
         -- out of the probe. FOR UPDATE also keeps the subquery from being flattened into a join.
-        -- The writes below join by BETWEEN, not =: an equality could be hash-joined against a scan
-        -- of the whole table (the planner's choice on the first executions, ~20 ms per batch of
-        -- 500 at 50k rows); a range can only be a nested loop probing the primary key.
+        -- The writes below join by = ANY(ARRAY[id]): an equality could be hash-joined against a
+        -- scan of the whole table (~20 ms per batch of 500 at 50k rows), and a range (BETWEEN),
+        -- guessed to match thousands of rows per probe, lost to a nested loop over the whole table
+        -- under generic plans (~1 s per batch of 1,000 at 20k rows). An array of one element is
+        -- estimated as one row and cannot be hashed, so the plan is a primary-key probe per row.
         select v.*, k.id as job_id, v.state = 'completed' and ${deleteCompleted}::bool as remove
         from v cross join lateral (
           select id from ${jobs} k
@@ -183,7 +185,7 @@ export function createQueries(sql: Sql, schema: string) {
             and k.started_at = v.claimed_at
           for update) k
       ), removed as (
-        delete from ${jobs} j using owned o where j.id between o.job_id and o.job_id and o.remove
+        delete from ${jobs} j using owned o where j.id = any(array[o.job_id]) and o.remove
         returning j.id
       ), updated as (
         update ${jobs} j set
@@ -197,7 +199,7 @@ export function createQueries(sql: Sql, schema: string) {
           locked_by = null,
           locked_until = null
         from owned o
-        where j.id between o.job_id and o.job_id and not o.remove
+        where j.id = any(array[o.job_id]) and not o.remove
         returning j.id
       )
       select id from removed union all select id from updated`,
