@@ -1,8 +1,9 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Pgsched } from '../src/index.js';
 import { createQueries } from '../src/queries.js';
 import { toSettleBatch } from '../src/worker/settlement.js';
-import { type TestDb, useTestDb } from './support/db.js';
+import { type TestDb, testLogger, useTestDb, waitFor } from './support/db.js';
 
 // After five executions on a connection PostgreSQL may switch a prepared statement to its generic
 // plan, which believes every array parameter holds 10 elements. A long-lived worker gets there on
@@ -75,4 +76,43 @@ describe('statements under generic plans', () => {
       expect(Math.max(...slowest), `slowest settle per round (ms): ${slowest.join(', ')}`).toBeLessThan(400);
     }, 120_000);
   }
+
+  it('a worker whose connections use generic plans drains round after round at full speed', async () => {
+    const sql = postgres(db.url, {
+      max: 10,
+      onnotice: () => {},
+      connection: { plan_cache_mode: 'force_generic_plan' },
+    });
+    try {
+      const q = new Pgsched({ sql, logger: testLogger });
+      let handled = 0;
+      q.define('generic-e2e', async () => {
+        handled++;
+      });
+      const roundMs: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 20; i++) {
+          await q.enqueueMany(
+            'generic-e2e',
+            Array.from({ length: 1_000 }, (_, n) => ({ n })),
+          );
+        }
+        await db.sql`analyze pgsched.jobs`;
+        const started = performance.now();
+        await q.start({ concurrency: 200, prefetch: 200, retention: { completed: 0 }, leader: false });
+        await waitFor(async () => {
+          const [row] = await db.sql<{ n: number }[]>`
+            select count(*)::int as n from pgsched.jobs where name = 'generic-e2e'`;
+          return row!.n === 0;
+        }, 60_000);
+        roundMs.push(Math.round(performance.now() - started));
+        await q.stop();
+      }
+      expect(handled).toBe(60_000);
+      // Under a second per round of 20,000; with the scan plan the old statement took 10 s and more.
+      expect(Math.max(...roundMs), `drain per round (ms): ${roundMs.join(', ')}`).toBeLessThan(8_000);
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  }, 180_000);
 });
