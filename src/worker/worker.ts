@@ -50,6 +50,8 @@ export class Worker {
   /** After a failed claim: no claim before this time (Date.now() ms). */
   #retryAt = 0;
   #wake: (() => void) | undefined;
+  /** Claims on their way; the fetch loop waits for them before it ends. */
+  readonly #claims = new Set<Promise<void>>();
   #loop: Promise<void> | undefined;
 
   constructor(
@@ -128,7 +130,8 @@ export class Worker {
 
   #requestFetch(): void {
     this.#wantFetch = true;
-    this.#wake?.();
+    // With every claim slot taken the loop could not act; the next claim to return wakes it.
+    if (this.#claims.size < MAX_CLAIMS_IN_FLIGHT) this.#wake?.();
   }
 
   /**
@@ -139,10 +142,9 @@ export class Worker {
   async #fetchLoop(): Promise<void> {
     const backoff = new OutageBackoff();
     const signal = this.#stopping.signal;
-    const inFlight = new Set<Promise<void>>();
     while (!signal.aborted) {
       const free = this.capacity - this.#running.size - this.#buffer.size - this.#claiming;
-      if (!this.#wantFetch || free <= 0 || inFlight.size >= MAX_CLAIMS_IN_FLIGHT) {
+      if (!this.#wantFetch || free <= 0 || this.#claims.size >= MAX_CLAIMS_IN_FLIGHT) {
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
         });
@@ -160,12 +162,12 @@ export class Worker {
       this.#claiming += limit;
       const claim = this.#claim(limit, backoff).finally(() => {
         this.#claiming -= limit;
-        inFlight.delete(claim);
+        this.#claims.delete(claim);
         this.#wake?.();
       });
-      inFlight.add(claim);
+      this.#claims.add(claim);
     }
-    await Promise.all(inFlight);
+    await Promise.all(this.#claims);
   }
 
   /** One claim; on failure it sets the backoff and returns, so its slots are free at once. */
