@@ -55,9 +55,9 @@ export interface SettleBatch {
   /** Each attempt's claim time (`started_at` as the server printed it). */
   claims: string;
   states: string;
-  /** JSON texts, or NULL. */
+  /** JSON texts, or NULL; `{}` when all are NULL. */
   results: string;
-  /** JSON texts, or NULL. */
+  /** JSON texts, or NULL; `{}` when all are NULL. */
   errors: string;
   delays: string;
   /** 1 gives the attempt back (snooze, release), else 0. */

@@ -45,25 +45,33 @@ export function toSettleBatch(batch: readonly Settlement[], withResults = true):
   const errors: (string | null)[] = [];
   const delays: number[] = [];
   const refunds: number[] = [];
+  let anyResult = false;
+  let anyError = false;
   for (const s of batch) {
     ids.push(s.id);
     attempts.push(s.attempt);
     claims.push(s.claimedAt);
     states.push(s.state);
-    results.push(withResults ? (s.resultJson ?? null) : null);
+    const result = withResults ? (s.resultJson ?? null) : null;
+    results.push(result);
+    anyResult ||= result !== null;
     errors.push(s.error ? JSON.stringify(storableError(s.error)) : null);
+    anyError ||= s.error !== undefined;
     delays.push(s.delayMs ?? 0);
     refunds.push(s.refund ? 1 : 0);
   }
+  // Ids, numbers, states and server-printed timestamps never hold a quote, backslash, comma or
+  // brace, so one native join each does; only handler-made texts go through pgArray's quoting.
+  // An empty array reads as all NULL: unnest pads shorter arrays with NULLs.
   return {
-    ids: pgArray(ids),
-    attempts: pgArray(attempts),
-    claims: pgArray(claims),
-    states: pgArray(states),
-    results: pgArray(results),
-    errors: pgArray(errors),
-    delays: pgArray(delays),
-    refunds: pgArray(refunds),
+    ids: `{${ids.join(',')}}`,
+    attempts: `{${attempts.join(',')}}`,
+    claims: claims.length === 0 ? '{}' : `{"${claims.join('","')}"}`,
+    states: `{${states.join(',')}}`,
+    results: anyResult ? pgArray(results) : '{}',
+    errors: anyError ? pgArray(errors) : '{}',
+    delays: `{${delays.join(',')}}`,
+    refunds: `{${refunds.join(',')}}`,
   };
 }
 
