@@ -45,6 +45,8 @@ export class Worker {
   readonly #executorDeps: ExecutorDeps;
   #wantFetch = true;
   #mayHaveMore = true;
+  /** A check of freed slots is queued (see #onOutcome). */
+  #slotCheckQueued = false;
   /** Slots asked for by claims still in flight. */
   #claiming = 0;
   /** After a failed claim: no claim before this time (Date.now() ms). */
@@ -226,16 +228,21 @@ export class Worker {
     else this.#release(id, number);
     // Not synchronously: an interrupt lands here from inside the loops of #accept and #onLeaseLost,
     // which must take every affected row out of the buffer before anything else is dispatched.
-    if (!this.#stopping.signal.aborted) queueMicrotask(() => this.#onSlotFreed());
+    // One check for all the outcomes of a turn, rather than a closure and a microtask per job.
+    if (!this.#stopping.signal.aborted && !this.#slotCheckQueued) {
+      this.#slotCheckQueued = true;
+      queueMicrotask(this.#onSlotsFreed);
+    }
   }
 
-  #onSlotFreed(): void {
+  readonly #onSlotsFreed = (): void => {
+    this.#slotCheckQueued = false;
     this.#dispatch();
     if (!this.#mayHaveMore) return; // the queue looked empty: wait for a NOTIFY or the poll
     // Refill in batches of a quarter of the capacity rather than one claim per finished job.
     const free = this.capacity - this.#running.size - this.#buffer.size - this.#claiming;
     if (this.#buffer.size === 0 || free >= Math.ceil(this.capacity / 4)) this.#requestFetch();
-  }
+  };
 
   #interrupt(id: string, reason: AbortReason): void {
     this.#running.get(id)?.interrupt(reason);
