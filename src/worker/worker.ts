@@ -202,7 +202,8 @@ export class Worker {
     rows.sort((a, b) => a.priority - b.priority || a.run_at_ms - b.run_at_ms || Number(a.id) - Number(b.id));
     for (const row of rows) {
       // The same job claimed again: our earlier attempt lost its lease (rescued) without us noticing.
-      if (this.#running.has(row.id) || this.#buffer.has(row.id)) this.#interrupt(row.id, 'lease-lost');
+      // #leases holds every job from its claim to its written outcome: one lookup, not a buffer scan.
+      if (this.#leases.has(row.id)) this.#interrupt(row.id, 'lease-lost');
       this.#leases.set(row.id, row.attempt);
       if (row.serial_key !== null) this.#serial.add(row.id);
       this.#heartbeat.ensureFor(row.visibility_ms);
