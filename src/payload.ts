@@ -8,6 +8,8 @@ export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
  * mangle (functions, symbols, NaN, Infinity) as well as what it throws on (BigInt, cycles).
  */
 export function serializePayload(field: string, payload: unknown, maxBytes: number): string {
+  // Most handlers return nothing: skip the replacer's slow path.
+  if (payload === undefined || payload === null) return 'null';
   let text: string;
   try {
     text = JSON.stringify(payload === undefined ? null : payload, strictReplacer) ?? 'null';
