@@ -79,12 +79,6 @@ export interface ClaimDefaults {
  */
 export function createQueries(sql: Sql, schema: string) {
   const jobs = sql`${sql(schema)}.jobs`;
-  // A serial job is claimable only while no job of its group runs and it is the group's oldest
-  // pending job; so even two workers claiming at once cannot start two of a group.
-  const serialClause = sql`(
-    not exists (select 1 from ${jobs} r where r.serial_key = c.serial_key and r.state = 'running')
-    and c.id = (select min(p.id) from ${jobs} p where p.serial_key = c.serial_key and p.state = 'pending'))`;
-
   return {
     /** Inserts one job; returns no row when an unfinished job holds the same key. */
     insert: (db: Db, v: InsertValues) => db<{ id: string }[]>`
@@ -115,94 +109,24 @@ export function createQueries(sql: Sql, schema: string) {
       returning id`,
 
     /**
-     * Claims up to `limit` runnable jobs in priority, then run-time order, in one statement.
-     * SKIP LOCKED lets any number of workers claim concurrently without blocking each other.
+     * Claims up to `limit` runnable jobs in priority, then run-time order, in one statement
+     * (`claim_jobs`, sql/0004: SKIP LOCKED, and plans that do not depend on statistics).
      */
-    claim: (workerId: string, limit: number, queues: string[] | null, d: ClaimDefaults) => {
-      const names = pgArray(d.names);
-      const queueList = queues === null ? null : pgArray(queues);
-      const visibilityMs = pgArray(d.visibilityMs);
-      return sql<ClaimedRow[]>`
-      with next as (
-        select c.id from ${jobs} c
-        where c.state = 'pending' and c.run_at <= now()
-          and c.name = any(${names}::text[])
-          and (${queueList}::text[] is null or c.queue = any(${queueList}::text[]))
-          and (c.serial_key is null or ${serialClause})
-        order by c.priority, c.run_at, c.id
-        limit ${limit}
-        for update skip locked
-      )
-      update ${jobs} j set
-        state = 'running',
-        attempt = j.attempt + 1,
-        locked_by = ${workerId},
-        max_attempts = coalesce(j.max_attempts, (${pgArray(d.maxAttempts)}::int[])[array_position(${names}::text[], j.name)]),
-        visibility_ms = coalesce(j.visibility_ms, (${visibilityMs}::int[])[array_position(${names}::text[], j.name)]),
-        at_most_once = coalesce(j.at_most_once, (${pgArray(d.atMostOnce)}::int[])[array_position(${names}::text[], j.name)] = 1),
-        locked_until = now() + coalesce(j.visibility_ms,
-          (${visibilityMs}::int[])[array_position(${names}::text[], j.name)]) * interval '1 millisecond',
-        started_at = now()
-      -- = any(array(...)) probes the primary key; a join with next let the planner hash-join
-      -- against a scan of the whole table (~20 ms per claim after a large drain).
-      where j.id = any(array(select id from next))
-      returning j.id, j.started_at::text as claimed_at, j.name, j.queue, j.payload, j.priority, j.attempt, j.max_attempts, j.visibility_ms, j.timeout_ms,
-                j.backoff, j.at_most_once, j.key, j.serial_key, j.schedule, j.occurrence,
-                -- numeric, then float8: exact whole milliseconds (date_part's float8 seconds are not)
-                (extract(epoch from j.run_at) * 1000)::float8 as run_at_ms,
-                (extract(epoch from j.created_at) * 1000)::float8 as created_at_ms,
-                (extract(epoch from j.fire_at) * 1000)::float8 as fire_at_ms`;
-    },
+    claim: (workerId: string, limit: number, queues: string[] | null, d: ClaimDefaults) => sql<ClaimedRow[]>`
+      select * from ${sql(schema)}.claim_jobs(${workerId}, ${limit}, ${pgArray(d.names)}::text[],
+        ${queues === null ? null : pgArray(queues)}::text[], ${pgArray(d.maxAttempts)}::int[],
+        ${pgArray(d.visibilityMs)}::int[], ${pgArray(d.atMostOnce)}::int[])`,
 
     /**
-     * Writes the outcome of many attempts in one statement. Each row only matches while the
-     * attempt still owns its job (same claim, attempt and worker, still running), so a worker
-     * whose lease expired can never overwrite a newer attempt; unmatched ids are not returned.
-     * With `deleteCompleted`, completed jobs are deleted rather than kept (retention 0): a
-     * DELETE costs the server about half of an UPDATE, which writes a new row version and index
-     * entries.
+     * Writes the outcome of many attempts in one statement (`settle_jobs`, sql/0004) and returns
+     * the ids written: a row only matches while the attempt still owns its job, so a worker whose
+     * lease expired can never overwrite a newer attempt. With `deleteCompleted`, completed jobs
+     * are deleted rather than kept (retention 0).
      */
     settle: (workerId: string, b: SettleBatch, deleteCompleted: boolean) => sql<{ id: string }[]>`
-      with v as (
-        select * from unnest(${b.ids}::bigint[], ${b.attempts}::int[], ${b.claims}::timestamptz[], ${b.states}::text[],
-                             ${b.results}::text[], ${b.errors}::text[], ${b.delays}::bigint[], ${b.refunds}::int[])
-          as v(id, attempt, claimed_at, state, result, error, delay_ms, refund)
-      ), owned as (
-        -- The plan must be "walk the batch, probe the primary key per row" whatever the statistics
-        -- say. A plain join let the planner, believing almost nothing is running or locked by this
-        -- worker, scan the table and rescan the whole batch per row (seconds per statement). The
-        -- lateral fixes the join order; state::text keeps the tiny-looking partial lease index
-        -- out of the probe. FOR UPDATE also keeps the subquery from being flattened into a join.
-        -- The writes below join by = ANY(ARRAY[id]): an equality could be hash-joined against a
-        -- scan of the whole table (~20 ms per batch of 500 at 50k rows), and a range (BETWEEN),
-        -- guessed to match thousands of rows per probe, lost to a nested loop over the whole table
-        -- under generic plans (~1 s per batch of 1,000 at 20k rows). An array of one element is
-        -- estimated as one row and cannot be hashed, so the plan is a primary-key probe per row.
-        select v.*, k.id as job_id, v.state = 'completed' and ${deleteCompleted}::bool as remove
-        from v cross join lateral (
-          select id from ${jobs} k
-          where k.id = v.id and k.attempt = v.attempt and k.locked_by = ${workerId} and k.state::text = 'running'
-            and k.started_at = v.claimed_at
-          for update) k
-      ), removed as (
-        delete from ${jobs} j using owned o where j.id = any(array[o.job_id]) and o.remove
-        returning j.id
-      ), updated as (
-        update ${jobs} j set
-          state = o.state::${sql(schema)}.job_state,
-          result = case when o.state = 'completed' then o.result::jsonb else j.result end,
-          errors = case when o.error is null then j.errors
-                   else j.errors || jsonb_build_array(o.error::jsonb || jsonb_build_object('at', now())) end,
-          run_at = case when o.state = 'pending' then now() + o.delay_ms * interval '1 millisecond' else j.run_at end,
-          attempt = j.attempt - o.refund,
-          finished_at = case when o.state = 'pending' then null else now() end,
-          locked_by = null,
-          locked_until = null
-        from owned o
-        where j.id = any(array[o.job_id]) and not o.remove
-        returning j.id
-      )
-      select id from removed union all select id from updated`,
+      select id from ${sql(schema)}.settle_jobs(${workerId}, ${b.ids}::bigint[], ${b.attempts}::int[],
+        ${b.claims}::timestamptz[], ${b.states}::text[], ${b.results}::text[], ${b.errors}::text[],
+        ${b.delays}::bigint[], ${b.refunds}::int[], ${deleteCompleted}::bool) as s(id)`,
 
     /**
      * Extends the lease of every job this worker still owns and returns those ids. Rows locked
