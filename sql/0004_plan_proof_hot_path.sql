@@ -109,3 +109,36 @@ begin
   )
   select r.id from removed r union all select u.id from updated u;
 end $$;
+
+-- Extends the lease of every job in p_ids this worker still owns and returns those ids. Rows
+-- locked right now are skipped, not waited for: they are being settled by this worker (done
+-- anyway) or taken away by a cancel or the rescuer; waiting would deadlock against a settle.
+create function :SCHEMA.extend_leases(p_worker text, p_ids bigint[])
+returns setof bigint
+language plpgsql
+set enable_seqscan = off set enable_bitmapscan = off set enable_sort = off
+set enable_hashjoin = off set enable_mergejoin = off
+as $$
+begin
+  return query
+  with mine as (
+    select k.ctid from :SCHEMA.jobs k
+    where k.id = any(p_ids) and k.locked_by = p_worker and k.state = 'running'
+    for update skip locked)
+  update :SCHEMA.jobs j set locked_until = now() + j.visibility_ms * interval '1 millisecond'
+  where j.ctid = any(array(select m.ctid from mine m))
+  returning j.id;
+end $$;
+
+-- Returns claimed-but-unstarted jobs to the queue as if never claimed.
+create function :SCHEMA.release_jobs(p_worker text, p_ids bigint[])
+returns void
+language plpgsql
+set enable_seqscan = off set enable_bitmapscan = off set enable_sort = off
+set enable_hashjoin = off set enable_mergejoin = off
+as $$
+begin
+  update :SCHEMA.jobs set state = 'pending', attempt = attempt - 1, locked_by = null, locked_until = null,
+    started_at = null
+  where id = any(p_ids) and locked_by = p_worker and state = 'running';
+end $$;

@@ -129,24 +129,15 @@ export function createQueries(sql: Sql, schema: string) {
         ${b.delays}::bigint[], ${b.refunds}::int[], ${deleteCompleted}::bool) as s(id)`,
 
     /**
-     * Extends the lease of every job this worker still owns and returns those ids. Rows locked
-     * right now are skipped, not waited for: they are being settled by this worker (done anyway)
-     * or taken away by a cancel or the rescuer; waiting would deadlock against the settle batch.
+     * Extends the lease of every job this worker still owns and returns those ids
+     * (`extend_leases`, sql/0004); rows locked right now are skipped, not waited for.
      */
     heartbeat: (workerId: string, ids: string[]) => sql<{ id: string }[]>`
-      with mine as (
-        select id from ${jobs}
-        where id = any(${pgArray(ids)}::bigint[]) and locked_by = ${workerId} and state = 'running'
-        for update skip locked)
-      update ${jobs} j set locked_until = now() + j.visibility_ms * interval '1 millisecond'
-      from mine where j.id = mine.id
-      returning j.id`,
+      select id from ${sql(schema)}.extend_leases(${workerId}, ${pgArray(ids)}::bigint[]) as h(id)`,
 
-    /** Returns claimed-but-unstarted jobs to the queue as if never claimed. */
+    /** Returns claimed-but-unstarted jobs to the queue as if never claimed (`release_jobs`). */
     release: (workerId: string, ids: string[]) => sql`
-      update ${jobs} set state = 'pending', attempt = attempt - 1, locked_by = null, locked_until = null,
-        started_at = null
-      where id = any(${pgArray(ids)}::bigint[]) and locked_by = ${workerId} and state = 'running'`,
+      select ${sql(schema)}.release_jobs(${workerId}, ${pgArray(ids)}::bigint[])`,
   };
 }
 

@@ -6,7 +6,7 @@ import { type TestDb, testLogger, useTestDb, waitFor } from './support/db.js';
 // A queue is often empty when its statistics are taken, and a worker's connections cache plans
 // while it idles. The burst that follows must not be planned as if the table were still empty:
 // with plans that trusted those statistics, each claim sorted the whole backlog and each settle
-// rescanned the table per row, so this burst took 6-10 s instead of about 1.5 s.
+// rescanned the table per row, so this burst took more than 60 s instead of about 2 s.
 let db: TestDb;
 let workerSql: postgres.Sql;
 
@@ -53,7 +53,7 @@ it('a worker idle on an empty, analyzed queue drains a burst of 40,000 jobs at f
     const elapsedMs = Math.round(performance.now() - started);
 
     expect(handled).toBe(40_030);
-    expect(elapsedMs, `burst drained in ${elapsedMs} ms`).toBeLessThan(5_000);
+    expect(elapsedMs, `burst drained in ${elapsedMs} ms`).toBeLessThan(15_000);
   } finally {
     await worker.stop();
   }
