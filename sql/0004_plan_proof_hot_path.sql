@@ -8,7 +8,7 @@
 -- generic plan while the table was tiny rescanned the whole table per settled row (0.7 s per
 -- batch). Both lasted until the next ANALYZE. Measured with a worker idle for a few seconds, then
 -- 30,000 jobs: 6-10 s instead of about 2 s. With these paths off, the only plans left are the
--- ordered scan of the claim index, primary-key probes and TID scans, whatever the statistics say,
+-- ordered scan of the claim index and primary-key probes, whatever the statistics say,
 -- and PL/pgSQL keeps each plan for the session, so nothing is re-planned per call.
 
 -- Claims up to p_limit runnable jobs in priority, then run-time order. SKIP LOCKED lets any number
@@ -66,8 +66,9 @@ end $$;
 -- ids written. A row only matches while the attempt still owns its job (same claim time, attempt
 -- and worker, still running), so a worker whose lease expired never overwrites a newer attempt.
 -- With p_delete_completed, completed jobs are deleted (retention 0): a DELETE costs the server
--- about half of an UPDATE. The row lock taken while checking ownership keeps the row version (and
--- so its ctid) until the write, which then fetches it directly instead of probing the index again.
+-- about half of an UPDATE. The writes find rows by id, not by the ctid the ownership check saw: a
+-- heartbeat that updated the row just before that check locked it leaves a newer version, and a
+-- write by the old ctid silently missed it (outcomes lost in a 1M-job drain).
 create function :SCHEMA.settle_jobs(
   p_worker text, p_ids bigint[], p_attempts int[], p_claims timestamptz[], p_states text[],
   p_results text[], p_errors text[], p_delays_ms bigint[], p_refunds int[], p_delete_completed boolean)
@@ -82,15 +83,15 @@ begin
     select * from unnest(p_ids, p_attempts, p_claims, p_states, p_results, p_errors, p_delays_ms, p_refunds)
       as v(id, attempt, claimed_at, state, result, error, delay_ms, refund)
   ), owned as (
-    select v.*, k.ctid as job_ctid, v.state = 'completed' and p_delete_completed as remove
+    select v.*, v.state = 'completed' and p_delete_completed as remove
     from v cross join lateral (
-      select k.ctid from :SCHEMA.jobs k
+      select k.id from :SCHEMA.jobs k
       -- state::text keeps the partial lease index out of the probe.
       where k.id = v.id and k.attempt = v.attempt and k.locked_by = p_worker and k.state::text = 'running'
         and k.started_at = v.claimed_at
       for update) k
   ), removed as (
-    delete from :SCHEMA.jobs j where j.ctid = any(array(select o.job_ctid from owned o where o.remove))
+    delete from :SCHEMA.jobs j where j.id = any(array(select o.id from owned o where o.remove))
     returning j.id
   ), updated as (
     update :SCHEMA.jobs j set
@@ -104,7 +105,7 @@ begin
       locked_by = null,
       locked_until = null
     from owned o
-    where j.ctid = o.job_ctid and not o.remove
+    where j.id = o.id and not o.remove
     returning j.id
   )
   select r.id from removed r union all select u.id from updated u;
@@ -122,11 +123,11 @@ as $$
 begin
   return query
   with mine as (
-    select k.ctid from :SCHEMA.jobs k
+    select k.id from :SCHEMA.jobs k
     where k.id = any(p_ids) and k.locked_by = p_worker and k.state = 'running'
     for update skip locked)
   update :SCHEMA.jobs j set locked_until = now() + j.visibility_ms * interval '1 millisecond'
-  where j.ctid = any(array(select m.ctid from mine m))
+  where j.id = any(array(select m.id from mine m))
   returning j.id;
 end $$;
 

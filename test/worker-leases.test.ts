@@ -70,4 +70,35 @@ describe('lost leases', () => {
     const [row] = await db.sql`select state::text as state, attempt from pgsched.jobs where id = ${id}`;
     expect(row).toEqual({ state: 'running', attempt: first!.attempt });
   });
+
+  for (const deleteCompleted of [true, false]) {
+    it(`a settle that waits behind a heartbeat still writes the row it owns (completed ${deleteCompleted ? 'deleted' : 'kept'})`, async () => {
+      const q = db.pgsched();
+      const id = await q.enqueue('lease-race', {});
+      const queries = createQueries(db.sql, 'pgsched');
+      const defaults = { names: ['lease-race'], maxAttempts: [5], visibilityMs: [30_000], atMostOnce: [0] };
+      const [claimed] = await queries.claim('w', 10, null, defaults);
+      const done = {
+        id,
+        attempt: claimed!.attempt,
+        claimedAt: claimed!.claimed_at,
+        state: 'completed' as const,
+        resultJson: '{"ok":true}',
+      };
+      // A heartbeat holds the row (and leaves a newer row version) while the settle starts.
+      const heartbeat = await db.sql.reserve();
+      try {
+        await heartbeat`begin`;
+        await heartbeat`update pgsched.jobs set locked_until = now() + interval '1 minute' where id = ${id}`;
+        const settling = queries.settle('w', toSettleBatch([done], !deleteCompleted), deleteCompleted);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await heartbeat`commit`;
+        expect(await settling).toEqual([{ id }]);
+      } finally {
+        heartbeat.release();
+      }
+      const rows = await db.sql`select state::text as state from pgsched.jobs where id = ${id}`;
+      expect(rows).toEqual(deleteCompleted ? [] : [{ state: 'completed' }]);
+    });
+  }
 });
