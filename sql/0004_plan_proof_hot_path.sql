@@ -1,4 +1,4 @@
--- The claim and the settle run inside functions whose SET clauses take sequential and bitmap
+-- Claim, settle, heartbeat and release run inside functions whose SET clauses take sequential and bitmap
 -- scans, sorts, and hash and merge joins off the planner's table while they are planned.
 --
 -- Why: their best plans depend on statistics that are wrong exactly when it matters. A queue is
@@ -66,9 +66,8 @@ end $$;
 -- ids written. A row only matches while the attempt still owns its job (same claim time, attempt
 -- and worker, still running), so a worker whose lease expired never overwrites a newer attempt.
 -- With p_delete_completed, completed jobs are deleted (retention 0): a DELETE costs the server
--- about half of an UPDATE. The writes find rows by id, not by the ctid the ownership check saw: a
--- heartbeat that updated the row just before that check locked it leaves a newer version, and a
--- write by the old ctid silently missed it (outcomes lost in a 1M-job drain).
+-- about half of an UPDATE. The writes find rows by id: writing by the ctid the ownership check had
+-- locked (a cheaper TID scan) lost outcomes and lease extensions in a 1M-job drain.
 create function :SCHEMA.settle_jobs(
   p_worker text, p_ids bigint[], p_attempts int[], p_claims timestamptz[], p_states text[],
   p_results text[], p_errors text[], p_delays_ms bigint[], p_refunds int[], p_delete_completed boolean)
