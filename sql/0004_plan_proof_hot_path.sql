@@ -1,5 +1,6 @@
--- Claim, settle, heartbeat and release run inside functions whose SET clauses take sequential and bitmap
--- scans, sorts, and hash and merge joins off the planner's table while they are planned.
+-- Claim, settle, heartbeat and release run inside functions whose SET clauses take sequential
+-- and bitmap scans, sorts, and hash and merge joins off the planner's table while they are planned.
+-- The same SET list is repeated on each function: SQL has no way to share it.
 --
 -- Why: their best plans depend on statistics that are wrong exactly when it matters. A queue is
 -- often empty when autovacuum analyzes it; when a burst then arrives, the claim, planned for a

@@ -48,40 +48,32 @@ describe('lost leases', () => {
   });
 
   it('a settle written again after a lost reply cannot touch the next claim of a snoozed job', async () => {
-    const q = db.pgsched();
-    const id = await q.enqueue('lease-snooze', {});
-    const queries = createQueries(db.sql, 'pgsched');
-    const defaults = { names: ['lease-snooze'], maxAttempts: [5], visibilityMs: [30_000], atMostOnce: [0] };
-    const [first] = await queries.claim('w', 10, null, defaults);
+    const { id, queries, defaults, claimed: first } = await enqueueAndClaim('lease-snooze');
     // The snooze gives the attempt back; its reply is "lost", so the worker will send it again.
     const snooze = {
       id,
-      attempt: first!.attempt,
-      claimedAt: first!.claimed_at,
+      attempt: first.attempt,
+      claimedAt: first.claimed_at,
       state: 'pending' as const,
       delayMs: 0,
       refund: true,
     };
     expect(await queries.settle('w', toSettleBatch([snooze]), false)).toHaveLength(1);
     const [second] = await queries.claim('w', 10, null, defaults);
-    expect(second!.attempt).toBe(first!.attempt); // same worker, same attempt number: only the claim differs
-    expect(second!.claimed_at).not.toBe(first!.claimed_at);
+    expect(second!.attempt).toBe(first.attempt); // same worker, same attempt number: only the claim differs
+    expect(second!.claimed_at).not.toBe(first.claimed_at);
     expect(await queries.settle('w', toSettleBatch([snooze]), false)).toHaveLength(0);
     const [row] = await db.sql`select state::text as state, attempt from pgsched.jobs where id = ${id}`;
-    expect(row).toEqual({ state: 'running', attempt: first!.attempt });
+    expect(row).toEqual({ state: 'running', attempt: first.attempt });
   });
 
   for (const deleteCompleted of [true, false]) {
     it(`a settle that waits behind a heartbeat still writes the row it owns (completed ${deleteCompleted ? 'deleted' : 'kept'})`, async () => {
-      const q = db.pgsched();
-      const id = await q.enqueue('lease-race', {});
-      const queries = createQueries(db.sql, 'pgsched');
-      const defaults = { names: ['lease-race'], maxAttempts: [5], visibilityMs: [30_000], atMostOnce: [0] };
-      const [claimed] = await queries.claim('w', 10, null, defaults);
+      const { id, queries, claimed } = await enqueueAndClaim('lease-race');
       const done = {
         id,
-        attempt: claimed!.attempt,
-        claimedAt: claimed!.claimed_at,
+        attempt: claimed.attempt,
+        claimedAt: claimed.claimed_at,
         state: 'completed' as const,
         resultJson: '{"ok":true}',
       };
@@ -102,3 +94,13 @@ describe('lost leases', () => {
     });
   }
 });
+
+/** One job of `name`, enqueued and claimed by worker 'w' through the hot-path statements. */
+async function enqueueAndClaim(name: string) {
+  const id = await db.pgsched().enqueue(name, {});
+  const queries = createQueries(db.sql, 'pgsched');
+  const defaults = { names: [name], maxAttempts: [5], visibilityMs: [30_000], atMostOnce: [0] };
+  const [claimed] = await queries.claim('w', 10, null, defaults);
+  if (claimed?.id !== id) throw new Error(`expected to claim job ${id}, got ${claimed?.id}`);
+  return { id, queries, defaults, claimed };
+}
