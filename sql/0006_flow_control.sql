@@ -17,6 +17,8 @@ drop index :SCHEMA.jobs_key_idx;
 -- concept: a per-group limit, from the job or from the queue's groupConcurrency, whichever is lower).
 alter table :SCHEMA.jobs rename column serial_key to group_key;
 alter table :SCHEMA.jobs add column group_max integer check (group_max >= 1);
+-- Unfinished jobs enqueued with a serial key keep running one at a time.
+update :SCHEMA.jobs set group_max = 1 where group_key is not null and state in ('pending', 'running');
 alter table :SCHEMA.jobs add constraint jobs_group_key_check check (length(group_key) between 1 and 1000);
 drop index :SCHEMA.jobs_serial_idx;
 -- Grouped pending jobs by queue and group, in claim order: the claim walks the groups of a queue

@@ -29,7 +29,7 @@ export function createQueues(sql: Sql, schema: string) {
       await q.pause(validateQueueName('resumeQueue.name', name), false);
     },
 
-    getQueue(name: unknown): Promise<QueueInfo> {
+    async getQueue(name: unknown): Promise<QueueInfo> {
       return get(validateQueueName('getQueue.name', name));
     },
 
