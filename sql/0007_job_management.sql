@@ -1,10 +1,5 @@
 -- Job management: progress, attempt history, throughput counters and the live workers registry.
 
--- The group a job belongs to within its queue. Migration 0006 (flow control) adds the column with
--- its own constraints; IF NOT EXISTS makes this a no-op there, and lets listing filter by group
--- on a schema migrated without it.
-alter table :SCHEMA.jobs add column if not exists "group" text;
-
 -- `progress`: the latest value a handler reported through ctx.progress (any JSON).
 -- `history`: the attempts that ended without completing the job (failed, snoozed, cancelled,
 -- lease expired, shutdown), oldest first, at most 100. Those outcomes already rewrite the row, so
