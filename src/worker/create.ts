@@ -13,7 +13,8 @@ const DEFAULT_VISIBILITY_MS = 30_000;
 export interface WorkerSettings {
   schema: string;
   concurrency: number;
-  prefetch: number;
+  /** null: sized from measured job and claim times. */
+  prefetch: number | null;
   queues: string[] | null;
   pollOnly: boolean;
   pollIntervalMs: number;
@@ -46,6 +47,7 @@ export function createWorker(
       workerId: `${hostname()}:${process.pid}:${uuidv4().slice(0, 8)}`,
       concurrency: s.concurrency,
       prefetch: s.prefetch,
+      recheckMs: s.pollIntervalMs,
       queues: s.queues,
       claimDefaults: {
         names,

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Queries } from '../queries.js';
+import type { ClaimedRow, Queries } from '../queries.js';
 
 /**
  * Extends the lease of every job this worker owns, in one statement, three times per
@@ -15,9 +15,9 @@ export class Heartbeat {
     private readonly queries: Queries,
     private readonly workerId: string,
     private readonly logger: Logger,
-    /** The jobs this worker holds, each with the attempt it holds. */
-    private readonly owned: () => [id: string, attempt: number][],
-    private readonly onLost: (lost: [id: string, attempt: number][]) => void,
+    /** The claims this worker holds (one per job). */
+    private readonly owned: () => ClaimedRow[],
+    private readonly onLost: (lost: ClaimedRow[]) => void,
   ) {}
 
   /** (Re)starts the timer if a lease this short needs more frequent beats than the current pace. */
@@ -34,12 +34,12 @@ export class Heartbeat {
     const owned = this.owned();
     if (owned.length === 0 || this.#busy) return;
     this.#busy = true;
-    const ids = owned.map(([id]) => id);
+    const ids = owned.map((row) => row.id);
     try {
       const rows = await this.queries.heartbeat(this.workerId, ids);
       if (rows.length === ids.length) return;
       const kept = new Set(rows.map((r) => r.id));
-      this.onLost(owned.filter(([id]) => !kept.has(id)));
+      this.onLost(owned.filter((row) => !kept.has(row.id)));
     } catch (error) {
       this.logger.warn(
         { err: error, jobs: ids.length },
