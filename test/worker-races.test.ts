@@ -110,8 +110,9 @@ describe('claim bookkeeping races', () => {
       await waitFor(async () => started.length === 1 && (await jobRow(b)).state === 'running', 5_000);
       // The NOTIFY a cancel sends reaches no one: this worker does not LISTEN.
       expect(await q.cancel(b)).toBe(true);
-      // Long enough for b's claim to be older than the poll interval when a's slot frees.
-      await new Promise((r) => setTimeout(r, 150));
+      // Long enough for b's claim to be older than the recheck age (the poll interval, at least
+      // 500 ms) when a's slot frees.
+      await new Promise((r) => setTimeout(r, 600));
       finishFirst.open();
       // c runs after b would have: once c is done, b had its chance to start.
       const c = await q.enqueue('cancel-wait', { name: 'c' }, { priority: 2 });

@@ -47,7 +47,8 @@ export function createWorker(
       workerId: `${hostname()}:${process.pid}:${uuidv4().slice(0, 8)}`,
       concurrency: s.concurrency,
       prefetch: s.prefetch,
-      recheckMs: s.pollIntervalMs,
+      // Not below half a second: each check is an UPDATE of every buffered row.
+      recheckMs: Math.max(500, s.pollIntervalMs),
       queues: s.queues,
       claimDefaults: {
         names,

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ClaimedRow, Queries } from '../queries.js';
 import type { ClaimSizer } from './claim-sizer.js';
+import type { Heartbeat } from './heartbeat.js';
 import { JobBuffer } from './job-buffer.js';
 
 /** What the prefetch buffer needs from the worker's lease bookkeeping. */
@@ -9,6 +10,8 @@ export interface PrefetchedDeps {
   workerId: string;
   logger: Logger;
   sizer: ClaimSizer;
+  /** Confirms ownership one statement at a time with the heartbeat's own beats. */
+  heartbeat: Heartbeat;
   /** A buffered job older than this (since its ownership was last confirmed) is checked again. */
   recheckMs: number;
   /** Whether this row is still the worker's current claim of its job. */
@@ -56,22 +59,15 @@ export class Prefetched {
   async #check(resume: () => void): Promise<void> {
     this.#checking = true;
     const at = performance.now();
-    const { sizer, queries, workerId } = this.deps;
+    const { sizer } = this.deps;
     try {
       const excess = sizer.adaptive ? this.buffer.size - sizer.update() : 0;
       if (excess > 0) await this.giveBack(this.buffer.takeNewest(excess));
       const rows = this.buffer.checkedBefore(at);
       if (rows.length === 0) return;
-      // extend_leases returns the jobs still running under this worker (and extends them): a
-      // missing one was cancelled or taken back while it waited, and must not start.
-      const kept = new Set(
-        (
-          await queries.heartbeat(
-            workerId,
-            rows.map((r) => r.id),
-          )
-        ).map((r) => r.id),
-      );
+      // The jobs still running under this worker (their leases extended on the way): a missing
+      // one was cancelled or taken back while it waited, and must not start.
+      const kept = await this.deps.heartbeat.confirm(rows.map((r) => r.id));
       for (const row of rows) {
         if (kept.has(row.id) || !this.deps.isCurrent(row)) continue;
         this.buffer.remove(row.id);

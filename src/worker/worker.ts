@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
-import type { ClaimDefaults, ClaimedRow, Queries } from '../queries.js';
+import type { ClaimedRow, Queries } from '../queries.js';
 import type { Registry } from '../registry.js';
 import { OutageBackoff, sleep } from '../retry-delay.js';
 import { ClaimSizer } from './claim-sizer.js';
 import { Completer } from './completer.js';
+import type { WorkerConfig } from './config.js';
 import { type AbortReason, Attempt, type ExecutorDeps } from './executor.js';
 import { Heartbeat } from './heartbeat.js';
 import type { Notifier } from './notifier.js';
@@ -11,28 +12,6 @@ import { Prefetched } from './prefetched.js';
 import type { Settlement } from './settlement.js';
 
 const MAX_CLAIMS_IN_FLIGHT = 2;
-
-export interface WorkerConfig {
-  workerId: string;
-  concurrency: number;
-  /**
-   * Jobs claimed ahead of free slots, so a finishing job finds the next one already local; null
-   * sizes it from measured job and claim times (see ClaimSizer).
-   */
-  prefetch: number | null;
-  /**
-   * A buffered job whose ownership was last confirmed longer ago than this is checked again (one
-   * statement for the whole buffer) before it starts: a cancel is honoured before start even
-   * without LISTEN. The poll interval.
-   */
-  recheckMs: number;
-  queues: string[] | null;
-  claimDefaults: ClaimDefaults;
-  maxResultBytes: number;
-  random: () => number;
-  /** Completed jobs are deleted as they are written (retention of completed jobs is 0). */
-  deleteCompleted: boolean;
-}
 
 /**
  * The fetch loop: claims batches sized to its free slots (plus prefetch) in one statement,
@@ -103,6 +82,7 @@ export class Worker {
       workerId: config.workerId,
       logger,
       sizer: this.#sizer,
+      heartbeat: this.#heartbeat,
       recheckMs: config.recheckMs,
       isCurrent: (row) => this.#leases.get(row.id) === row,
       forget: (row) => this.#release(row.id, row.claimed_at),
@@ -169,8 +149,8 @@ export class Worker {
     const backoff = new OutageBackoff();
     const signal = this.#stopping.signal;
     while (!signal.aborted) {
-      const free = this.capacity - this.#running.size - this.#buffer.size - this.#claiming;
-      if (!this.#wantFetch || free <= 0 || this.#claims.size >= MAX_CLAIMS_IN_FLIGHT) {
+      const free = this.#claimable();
+      if (!this.#wantFetch || free === 0 || this.#claims.size >= MAX_CLAIMS_IN_FLIGHT) {
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
         });
@@ -274,10 +254,19 @@ export class Worker {
     this.#slotCheckQueued = false;
     this.#dispatch();
     if (!this.#mayHaveMore) return; // the queue looked empty: wait for a NOTIFY or the poll
-    // Refill in batches of a quarter of the capacity rather than one claim per finished job.
-    const free = this.capacity - this.#running.size - this.#buffer.size - this.#claiming;
-    if (this.#buffer.size === 0 || free >= Math.ceil(this.capacity / 4)) this.#requestFetch();
+    if (this.#claimable() > 0) this.#requestFetch();
   };
+
+  /**
+   * Free slots worth a claim now. While the buffer still holds work, only a quarter of the
+   * capacity or more: a claim of a few rows costs a round trip and a commit like one of hundreds,
+   * and it would take one of the two claims in flight from a full-size one.
+   */
+  #claimable(): number {
+    const free = this.capacity - this.#running.size - this.#buffer.size - this.#claiming;
+    if (free <= 0) return 0;
+    return this.#buffer.size === 0 || free >= Math.ceil(this.capacity / 4) ? free : 0;
+  }
 
   #interrupt(id: string, reason: AbortReason): void {
     this.#running.get(id)?.interrupt(reason);
