@@ -292,7 +292,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
       this.#worker = createWorker(this.sql, this.#queries, this.#registry, this.logger, {
         schema: this.schema,
         concurrency,
-        prefetch: opts.prefetch ?? concurrency,
+        prefetch: opts.prefetch ?? null,
         queues: opts.queues ?? null,
         pollOnly: opts.pollOnly ?? false,
         pollIntervalMs: opts.pollInterval ?? 1_000,
