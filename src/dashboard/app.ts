@@ -37,6 +37,6 @@ export function buildApp(options: ParsedDashboardOptions): Hono {
   app.route(`${api}/openapi.json`, openApiRoutes(options));
   app.route(`${basePath}/health`, healthRoutes(pgsched, queries));
   app.route(`${basePath}/metrics`, metricsRoutes(pgsched, queries));
-  app.route(basePath || '/', uiRoutes(options));
+  app.route('/', uiRoutes(options));
   return app;
 }

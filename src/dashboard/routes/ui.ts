@@ -56,6 +56,7 @@ const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u0
  * libraries. The page is public (it holds no data); every datum comes from the API, which
  * requires the credentials.
  */
+/** Routes at absolute paths (mount with `app.route('/', …)`): '/admin' and '/admin/' differ in Hono. */
 export function uiRoutes(options: ParsedDashboardOptions): Hono {
   let assets: Promise<Map<string, Asset>> | undefined;
   const load = () => {
@@ -82,9 +83,10 @@ export function uiRoutes(options: ParsedDashboardOptions): Hono {
   page.catch(() => {});
 
   const app = new Hono();
-  app.get('/', async (c) => {
-    // Relative asset and API URLs need the page at '<basePath>/'.
-    if (!new URL(c.req.url).pathname.endsWith('/')) return c.redirect(`${options.basePath}/`, 301);
+  const base = options.basePath;
+  // Relative asset and API URLs need the page at '<basePath>/'.
+  if (base) app.get(base, (c) => c.redirect(`${base}/`, 301));
+  app.get(`${base}/`, async (c) => {
     const { html, csp } = await page;
     return c.html(html, 200, {
       'content-security-policy': csp,
@@ -93,8 +95,8 @@ export function uiRoutes(options: ParsedDashboardOptions): Hono {
       'cache-control': 'no-cache',
     });
   });
-  app.get('/assets/*', async (c) => {
-    const name = new URL(c.req.url).pathname.slice(`${options.basePath}/assets/`.length);
+  app.get(`${base}/assets/*`, async (c) => {
+    const name = new URL(c.req.url).pathname.slice(`${base}/assets/`.length);
     const asset = (await load()).get(decodeURIComponent(name));
     if (!asset) return c.json({ error: { code: 'not_found', message: 'No such asset' } }, 404);
     return c.body(asset.body as Uint8Array<ArrayBuffer>, 200, {
