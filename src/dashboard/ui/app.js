@@ -92,4 +92,7 @@ function App() {
     <main key=${epoch}>${page}</main>`;
 }
 
-render(html`<${App} />`, document.getElementById('root'));
+const root = document.getElementById('root');
+// Replace the static 'Loading…' rather than render beside it.
+root.textContent = '';
+render(html`<${App} />`, root);
