@@ -87,8 +87,29 @@ describe('dashboard UI in Chromium', () => {
     expect(await rows.first().getAttribute('data-job-id')).toBe(flakyId);
     await shot('jobs');
 
-    await page.goto(`${served.url}#/jobs?queue=ui&limit=5`);
-    await expect.poll(() => rows.count()).toBeGreaterThan(0);
+    // 12 report jobs, 5 a page: 5, 5, 2, and no job twice.
+    await page.goto(`${served.url}#/jobs?name=report&limit=5`);
+    const seen: string[] = [];
+    for (const size of [5, 5, 2]) {
+      await expect.poll(() => rows.count()).toBe(size);
+      await expect
+        .poll(async () => seen.includes((await rows.first().getAttribute('data-job-id'))!))
+        .toBe(false);
+      for (const row of await rows.all()) seen.push((await row.getAttribute('data-job-id'))!);
+      if (size === 5) await page.getByTestId('next-page').click();
+    }
+    expect(new Set(seen).size).toBe(12);
+    expect(await page.getByTestId('next-page').count()).toBe(0);
+  });
+
+  it('cancels and retries jobs in bulk by the current filter', async () => {
+    await page.goto(`${served.url}#/jobs?queue=mail`);
+    await page.getByTestId('bulk-cancel').click();
+    await expect.poll(() => page.getByTestId('notice').textContent()).toBe('Cancelled 1 job');
+    expect((await pgsched.listJobs({ queue: 'mail' })).jobs.map((j) => j.state)).toEqual(['cancelled']);
+    await page.getByTestId('bulk-retry').click();
+    await expect.poll(() => page.getByTestId('notice').textContent()).toBe('Retried 1 job');
+    expect((await pgsched.listJobs({ queue: 'mail' })).jobs.map((j) => j.state)).toEqual(['pending']);
   });
 
   it('shows a job with its payload as text, retries it and sees the state change', async () => {
@@ -118,5 +139,25 @@ describe('dashboard UI in Chromium', () => {
     await row.getByTestId('pause').click();
     await expect.poll(() => row.getByTestId('schedule-status').textContent()).toBe('paused');
     expect((await pgsched.getSchedule('hourly-report'))!.paused).toBe(true);
+  });
+
+  it('hides every action when read-only', async () => {
+    const readOnly = await serveDashboard({ pgsched, port: 0, readOnly: true });
+    try {
+      const other = await browser.newPage();
+      await other.goto(`${readOnly.url}#/jobs/${flakyId}`);
+      await expect.poll(() => other.getByTestId('job-state').textContent()).toBe('completed');
+      expect(await other.locator('button').count()).toBe(0);
+      await other.goto(`${readOnly.url}#/jobs`);
+      await other.getByTestId('jobs').waitFor();
+      expect(await other.getByTestId('bulk-retry').count()).toBe(0);
+      await other.goto(`${readOnly.url}#/schedules`);
+      await other.getByTestId('schedules').waitFor();
+      expect(await other.getByTestId('resume').count()).toBe(0);
+      expect(await other.locator('header .badge').textContent()).toBe('read-only');
+      await other.close();
+    } finally {
+      await readOnly.close();
+    }
   });
 });
