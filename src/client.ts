@@ -154,12 +154,12 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
    * (default 100, at most 1,000). Pass `next` as `after` for the following page: pages are keyed
    * on the job id, so jobs enqueued meanwhile never shift a page, and no job is seen twice.
    */
-  listJobs(options?: ListJobsOptions): Promise<JobPage> {
+  async listJobs(options?: ListJobsOptions): Promise<JobPage> {
     return this.#jobs.listJobs(options);
   }
 
   /** Deletes a pending or finished job. False if it does not exist or is running (cancel it first). */
-  deleteJob(id: string | number | bigint): Promise<boolean> {
+  async deleteJob(id: string | number | bigint): Promise<boolean> {
     return this.#jobs.deleteJob(parseJobId('deleteJob.id', id));
   }
 
@@ -168,7 +168,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
    * where none was left) and returns how many. Of jobs sharing a key, only the newest is retried,
    * and none while another unfinished job holds the key. The filter needs at least one field.
    */
-  retryJobs(filter: JobFilterOptions): Promise<number> {
+  async retryJobs(filter: JobFilterOptions): Promise<number> {
     return this.#jobs.retryJobs('retryJobs.filter', filter);
   }
 
@@ -176,7 +176,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
    * Cancels every pending or running job matching the filter and returns how many; running ones
    * have their signal aborted, as `cancel(id)` does. The filter needs at least one field.
    */
-  cancelJobs(filter: JobFilterOptions): Promise<number> {
+  async cancelJobs(filter: JobFilterOptions): Promise<number> {
     return this.#jobs.cancelJobs('cancelJobs.filter', filter);
   }
 

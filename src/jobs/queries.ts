@@ -144,7 +144,8 @@ export function createJobQueries(sql: Sql, schema: string) {
     progress: (workerId: string, id: string, attempt: number, claimedAt: string, json: string) => sql`
       update ${jobs} set progress = ${json}::text::jsonb
       where id = ${id} and attempt = ${attempt} and locked_by = ${workerId} and state = 'running'
-        and started_at = ${claimedAt}::timestamptz`,
+        -- ::text first: a timestamptz parameter would go through a JS Date and lose the microseconds.
+        and started_at = ${claimedAt}::text::timestamptz`,
 
     /** Jobs per queue and state, now. */
     counts: () => sql<{ queue: string; state: JobState; n: number }[]>`
