@@ -79,13 +79,14 @@ describe('dashboard UI in Chromium', () => {
 
   it('filters jobs by state and pages through them', async () => {
     await page.goto(`${served.url}#/jobs`);
+    const rows = page.getByTestId('jobs').locator('tbody tr[data-job-id]');
+    await expect.poll(() => rows.count()).toBe(14);
+    await shot('jobs');
     await page.getByLabel('State').selectOption('failed');
     await page.getByRole('button', { name: 'Filter' }).click();
     await expect.poll(() => page.url()).toContain('state=failed');
-    const rows = page.getByTestId('jobs').locator('tbody tr[data-job-id]');
     await expect.poll(() => rows.count()).toBe(1);
     expect(await rows.first().getAttribute('data-job-id')).toBe(flakyId);
-    await shot('jobs');
 
     // 12 report jobs, 5 a page: 5, 5, 2, and no job twice.
     await page.goto(`${served.url}#/jobs?name=report&limit=5`);

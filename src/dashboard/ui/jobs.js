@@ -24,7 +24,8 @@ function Filters({ filter }) {
       </select>
     </label>
     ${['queue', 'name', 'group', 'key'].map(
-      (f) => html`<label>${f}<input name=${f} value=${draft[f] ?? ''} onInput=${set(f)} /></label>`,
+      (f) =>
+        html`<label>${f[0].toUpperCase() + f.slice(1)}<input name=${f} value=${draft[f] ?? ''} onInput=${set(f)} /></label>`,
     )}
     <button type="submit">Filter</button>
     <button type="button" class="link" onClick=${() => go({})}>Clear</button>
