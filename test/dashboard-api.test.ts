@@ -383,6 +383,16 @@ describe('documents and UI', () => {
       expect(reply.status, asset).toBe(200);
       expect(reply.text.length).toBeGreaterThan(100);
     }
+    const gzipped = await call('GET', '/dash/assets/vendor/uPlot.esm.js', {
+      headers: { 'accept-encoding': 'gzip' },
+    });
+    expect(gzipped.headers.get('content-encoding')).toBe('gzip');
+    const etag = gzipped.headers.get('etag')!;
+    expect(etag).toBeTruthy();
+    const again = await call('GET', '/dash/assets/vendor/uPlot.esm.js', {
+      headers: { 'accept-encoding': 'gzip', 'if-none-match': etag },
+    });
+    expect(again.status).toBe(304);
     expect((await call('GET', '/dash/assets/..%2F..%2Fpackage.json')).status).toBe(404);
     expect((await call('GET', '/dash/api/nope')).status).toBe(404);
   });
