@@ -32,6 +32,7 @@ import { type MigrateResult, migrate } from './migrate.js';
 import { parseOptions } from './options.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './payload.js';
 import { createQueries } from './queries.js';
+import { createQueues, type QueueInfo, type QueuePolicyOptions, type Queues } from './queues/index.js';
 import { type DefineOptions, type Handler, Registry } from './registry.js';
 import {
   createSchedules,
@@ -68,6 +69,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
   readonly #enqueueDeps: EnqueueDeps;
   readonly #random: () => number;
   readonly #schedules: Schedules;
+  readonly #queues: Queues;
   #worker: Worker | undefined;
   #leader: Leader | undefined;
   #unlisten: (() => Promise<void>) | undefined;
@@ -94,6 +96,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
       registry: this.#registry,
       maxPayloadBytes: opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
     };
+    this.#queues = createQueues(this.sql, this.schema);
     this.#schedules = createSchedules({ ...this.#enqueueDeps, schema: this.schema, logger: this.logger });
   }
 
@@ -200,6 +203,34 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
    */
   metrics(): Promise<PgschedMetrics> {
     return readMetrics(this.#jobs.queries, this.#metrics, this.isLeader);
+  }
+
+  /**
+   * Sets a queue's policy, obeyed by every worker of the schema (upsert: omitted fields stay as they
+   * are, `null` removes a limit). Limits are enforced by the database when jobs are claimed.
+   */
+  setQueue(name: string, options: QueuePolicyOptions): Promise<QueueInfo> {
+    return this.#queues.setQueue(name, options);
+  }
+
+  /** No worker starts a job of the queue until it is resumed; running jobs are not interrupted. */
+  pauseQueue(name: string): Promise<void> {
+    return this.#queues.pauseQueue(name);
+  }
+
+  /** Lets workers start the queue's jobs again (they are woken at once). */
+  resumeQueue(name: string): Promise<void> {
+    return this.#queues.resumeQueue(name);
+  }
+
+  /** The queue's policy (null: no limit), whether it is paused, and its job counts by state. */
+  getQueue(name: string): Promise<QueueInfo> {
+    return this.#queues.getQueue(name);
+  }
+
+  /** Every queue that has a policy or jobs, by name. */
+  listQueues(): Promise<QueueInfo[]> {
+    return this.#queues.listQueues();
   }
 
   /**

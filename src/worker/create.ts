@@ -3,9 +3,9 @@ import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { v4 as uuidv4 } from 'uuid';
 import type { Queries } from '../queries.js';
+import { FlowNotifier } from '../queues/flow-notifier.js';
 import type { Registry } from '../registry.js';
 import type { WorkerHooks } from './hooks.js';
-import { Notifier } from './notifier.js';
 import { Worker } from './worker.js';
 
 const DEFAULT_MAX_ATTEMPTS = 25;
@@ -37,8 +37,11 @@ export function createWorker(
 ) {
   const names = registry.names();
   const definitions = names.map((n) => registry.get(n)!.options);
-  const notifier = new Notifier(
+  // A Notifier that also re-polls finely while a queue of this worker has a rate limit (src/queues).
+  const notifier = new FlowNotifier(
     sql,
+    s.schema,
+    s.queues,
     { jobs: `${s.schema}.jobs`, cancel: `${s.schema}.cancel` },
     { pollOnly: s.pollOnly, pollIntervalMs: s.pollIntervalMs },
     logger,

@@ -40,7 +40,7 @@ export class Worker {
    * finished stale attempt can never drop the bookkeeping of a newer one of the same job.
    */
   readonly #leases = new Map<string, number>();
-  /** Jobs of a serial group: writing their outcome may unblock the group's next job. */
+  /** Jobs whose written outcome may let another job start (groups, keys, limited queues). */
   readonly #serial = new Set<string>();
   readonly #completer: Completer;
   readonly #heartbeat: Heartbeat;
@@ -215,7 +215,7 @@ export class Worker {
       // #leases holds every job from its claim to its written outcome: one lookup, not a buffer scan.
       if (this.#leases.has(row.id)) this.#interrupt(row.id, 'lease-lost');
       this.#leases.set(row.id, row.attempt);
-      if (row.serial_key !== null) this.#serial.add(row.id);
+      if (row.unblocks) this.#serial.add(row.id);
       this.#heartbeat.ensureFor(row.visibility_ms);
     }
     this.#buffer.push(rows);
