@@ -271,6 +271,44 @@ describe('listing, deletion, bulk actions, stats and workers', () => {
   });
 });
 
+describe('queues', () => {
+  it('lists and shows queues, sets a policy, pauses and resumes', async () => {
+    const list = await call('GET', '/dash/api/queues');
+    expect(list.status).toBe(200);
+    expect(list.body.queues.map((q: { name: string }) => q.name)).toContain('api');
+
+    const set = await call('PUT', '/dash/api/queues/emails', {
+      body: { concurrency: 5, rateLimit: { limit: 100, period: '1m' } },
+    });
+    expect(set.status).toBe(200);
+    expect(set.body).toMatchObject({
+      name: 'emails',
+      concurrency: 5,
+      rateLimit: { limit: 100, period: 60_000 },
+    });
+    expect(await pgsched.getQueue('emails')).toMatchObject({ concurrency: 5 });
+
+    const bad = await call('PUT', '/dash/api/queues/emails', { body: { concurrency: 0 } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toContain('concurrency');
+    const unknownOption = await call('PUT', '/dash/api/queues/emails', { body: { speed: 1 } });
+    expect(unknownOption.status).toBe(400);
+    expect(unknownOption.body.error.field).toContain('speed');
+    const badName = await call('GET', '/dash/api/queues/a%20b');
+    expect(badName.status).toBe(400);
+    expect((await pgsched.getQueue('emails')).concurrency).toBe(5);
+
+    const paused = await call('POST', '/dash/api/queues/emails/pause');
+    expect(paused.body).toMatchObject({ name: 'emails', paused: true });
+    expect((await pgsched.getQueue('emails')).paused).toBe(true);
+    const shown = await call('GET', '/dash/api/queues/emails');
+    expect(shown.body).toMatchObject({ paused: true, counts: { pending: 0 } });
+    const resumed = await call('POST', '/dash/api/queues/emails/resume');
+    expect(resumed.body.paused).toBe(false);
+    expect((await pgsched.getQueue('emails')).paused).toBe(false);
+  });
+});
+
 describe('schedules', () => {
   it('creates, updates with expectedVersion, answers 409 on a stale version, pauses, resumes, deletes', async () => {
     const created = await call('PUT', '/dash/api/schedules/nightly', {

@@ -49,6 +49,7 @@ beforeAll(async () => {
     Array.from({ length: 12 }, (_, n) => ({ n })),
   );
   await pgsched.enqueue('later', { n: 1 }, { queue: 'mail', delay: '1h' });
+  await pgsched.setQueue('ui', { concurrency: 4, rateLimit: { limit: 100, period: '1m' } });
   await pgsched.schedule('hourly-report', { every: '1h', job: 'report', payload: { n: 0 } });
   await pgsched.start({ concurrency: 4, pollInterval: 100, queues: ['ui'] });
   await waitFor(async () => (await pgsched.getJob(flakyId))?.state === 'failed');
@@ -130,6 +131,16 @@ describe('dashboard UI in Chromium', () => {
       .toBe('completed');
     const job = await pgsched.getJob(flakyId);
     expect(job).toMatchObject({ state: 'completed', attempt: 2, result: { ok: true } });
+  });
+
+  it('pauses a queue', async () => {
+    await page.goto(`${served.url}#/queues`);
+    const row = page.locator('tr[data-queue="mail"]');
+    await row.getByTestId('pause').click();
+    await expect.poll(() => row.getByTestId('queue-status').textContent()).toBe('paused');
+    expect(await page.locator('tr[data-queue="ui"]').textContent()).toContain('100 per 1m');
+    expect(await pgsched.getQueue('mail')).toMatchObject({ name: 'mail', paused: true });
+    await shot('queues');
   });
 
   it('shows schedules with their next five fires, and pauses one', async () => {
