@@ -38,6 +38,7 @@ beforeAll(async () => {
     'flaky',
     async (_payload, ctx) => {
       if (ctx.job.attempt === 1) throw new Error('first attempt fails');
+      await ctx.progress({ done: 3, of: 3 });
       return { ok: true };
     },
     { queue: 'ui', maxAttempts: 1 },
@@ -131,6 +132,12 @@ describe('dashboard UI in Chromium', () => {
       .toBe('completed');
     const job = await pgsched.getJob(flakyId);
     expect(job).toMatchObject({ state: 'completed', attempt: 2, result: { ok: true } });
+    const attempts = page.getByTestId('attempts').locator('tbody tr');
+    await expect.poll(() => attempts.count()).toBe(2);
+    expect(await attempts.nth(0).textContent()).toContain('failed');
+    expect(await attempts.nth(1).textContent()).toContain('completed');
+    expect(await page.getByTestId('progress').textContent()).toContain('"of": 3');
+    expect(await page.getByTestId('result').textContent()).toContain('"ok": true');
   });
 
   it('pauses a queue', async () => {
