@@ -21,6 +21,7 @@ let served: ServedDashboard;
 let browser: Browser;
 let page: Page;
 let flakyId: string;
+const browserErrors: string[] = [];
 
 async function shot(name: string) {
   await page.screenshot({ path: join(OUTPUT, `${name}.png`) });
@@ -60,9 +61,16 @@ beforeAll(async () => {
   page = await browser.newPage({ viewport: { width: 1200, height: 760 } });
   page.setDefaultTimeout(10_000);
   page.on('dialog', (dialog) => void dialog.accept());
+  // Script errors and Content-Security-Policy violations both surface here.
+  page.on('console', (message) => {
+    if (message.type() === 'error') browserErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => browserErrors.push(error.message));
 }, 60_000);
 
 afterAll(async () => {
+  // 401s of the first, signed-out load are expected; nothing else is.
+  expect(browserErrors.filter((e) => !e.includes('401'))).toEqual([]);
   await browser?.close();
   await served?.close();
 });

@@ -1,13 +1,9 @@
 import type { Context } from 'hono';
 import { ApiError } from './errors.js';
 
-/** The largest request body an action accepts; payloads have their own limit in the library. */
-const MAX_BODY_BYTES = 2 * 1024 * 1024;
-
 /** The JSON object body of an action; an empty body is `{}`. */
 export async function readJsonObject(c: Context): Promise<Record<string, unknown>> {
   const text = await c.req.text();
-  if (text.length > MAX_BODY_BYTES) throw new ApiError(413, 'too_large', 'Request body over 2 MiB');
   if (text.trim() === '') return {};
   let value: unknown;
   try {
