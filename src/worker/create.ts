@@ -14,7 +14,8 @@ const DEFAULT_VISIBILITY_MS = 30_000;
 export interface WorkerSettings {
   schema: string;
   concurrency: number;
-  prefetch: number;
+  /** null: sized from measured job and claim times. */
+  prefetch: number | null;
   queues: string[] | null;
   pollOnly: boolean;
   pollIntervalMs: number;
@@ -51,6 +52,8 @@ export function createWorker(
       workerId: `${hostname()}:${process.pid}:${uuidv4().slice(0, 8)}`,
       concurrency: s.concurrency,
       prefetch: s.prefetch,
+      // Not below half a second: each check is an UPDATE of every buffered row.
+      recheckMs: Math.max(500, s.pollIntervalMs),
       queues: s.queues,
       claimDefaults: {
         names,
