@@ -86,6 +86,7 @@ describe('dashboard UI in Chromium', () => {
     await poll(() => queues.textContent()).toContain('ui');
     await poll(() => queues.textContent()).toContain('mail');
     await page.getByTestId('throughput-chart').locator('canvas').waitFor();
+    await poll(() => page.getByTestId('workers').textContent()).toContain(String(process.pid));
     await shot('overview');
   });
 
