@@ -17,6 +17,7 @@ import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findPlatformPackage, startEmbeddedPostgres } from '../src/embedded/index.js';
 import { PgschedValidationError } from '../src/index.js';
+import { waitFor } from './support/db.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const asRoot = process.getuid?.() === 0;
@@ -113,6 +114,26 @@ describe('embedded PostgreSQL', () => {
     await sql.end();
     await second.stop();
     expect(existsSync(`/proc/${pid}`)).toBe(false);
+  });
+
+  it('stops the server when the process that started it is SIGKILLed', async () => {
+    const owner = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(repo, 'test/fixtures/embedded-owner.ts')],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    owner.stdout.on('data', (d) => (out += d));
+    const line = (await waitFor(() => out.split('\n').find((l) => l.startsWith('{')), 30_000))!;
+    const { pid, dataDir } = JSON.parse(line) as { pid: number; dataDir: string };
+    expect(existsSync(`/proc/${pid}`)).toBe(true);
+    owner.kill('SIGKILL');
+    // No owner left to call stop(): the watchdog shell notices the closed pipe.
+    await waitFor(() => !existsSync(`/proc/${pid}`), 15_000);
+    expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false); // a clean shutdown removes it
+    rmSync(join(dataDir, '..'), { recursive: true, force: true });
   });
 
   it('names the directory the postgres user cannot enter instead of failing inside initdb', async () => {
