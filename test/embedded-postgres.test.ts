@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findPlatformPackage, startEmbeddedPostgres } from '../src/embedded/index.js';
+import { findPlatformPackage, prepareBinaries, startEmbeddedPostgres } from '../src/embedded/index.js';
 import { PgschedValidationError } from '../src/index.js';
 import { waitFor } from './support/db.js';
 
@@ -47,6 +47,12 @@ function checkoutInPrivateHome(): string {
   }
   execFileSync('cp', ['-al', join(repo, 'node_modules'), join(checkout, 'node_modules')]);
   return checkout;
+}
+
+/** `process.env.X = undefined` would store the string "undefined". */
+function restoreTmpdir(saved: string | undefined) {
+  if (saved === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = saved;
 }
 
 function run(file: string, cwd: string, env: Record<string, string | undefined>) {
@@ -149,12 +155,30 @@ describe('embedded PostgreSQL', () => {
       try {
         await expect(startEmbeddedPostgres()).rejects.toThrow(/binaries copy .* point TMPDIR at a directory/);
       } finally {
-        process.env.TMPDIR = saved;
+        restoreTmpdir(saved);
       }
     } else {
       // Anyone else runs the server as themselves, and may keep its data in their own 0700 dirs.
       const server = await attempt;
       await server.destroy();
+    }
+  });
+
+  it('rebuilds a binaries copy that a temp-dir cleaner has thinned out', async () => {
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = mkdtempSync(join(tmpdir(), 'pgsched-tmp-'));
+    cleanup.push(process.env.TMPDIR);
+    chmodSync(process.env.TMPDIR, 0o755);
+    try {
+      const first = await prepareBinaries();
+      const bki = join(first.root, 'share', 'postgresql', 'postgres.bki'); // initdb cannot work without it
+      rmSync(bki);
+      const second = await prepareBinaries();
+      expect(second.root).toBe(first.root);
+      expect(existsSync(bki)).toBe(true);
+      expect(readdirSync(join(first.root, '..'))).toEqual([expect.stringMatching(/^postgres-[\d.]+/)]);
+    } finally {
+      restoreTmpdir(saved);
     }
   });
 
