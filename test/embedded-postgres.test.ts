@@ -49,6 +49,10 @@ function checkoutInPrivateHome(): string {
   return checkout;
 }
 
+function findVersion(): string {
+  return JSON.parse(readFileSync(join(findPlatformPackage(), 'package.json'), 'utf8')).version;
+}
+
 /** `process.env.X = undefined` would store the string "undefined". */
 function restoreTmpdir(saved: string | undefined) {
   if (saved === undefined) delete process.env.TMPDIR;
@@ -88,7 +92,7 @@ describe('embedded PostgreSQL', () => {
     expect(r.stdout).toMatch(/quickstart: 3 jobs completed; welcome job \d+ result \{"sent":true\}/);
     const uid = process.getuid?.() ?? 0;
     const cached = readdirSync(join(temp, `pgsched-embedded-${uid}`));
-    expect(cached).toEqual([expect.stringMatching(/^postgres-\d+\.\d+.*-linux-x64$/)]);
+    expect(cached).toEqual([`postgres-${findVersion()}-${process.platform}-${process.arch}`]);
     // destroy() removed the example's data directory (tsx keeps its own cache there too).
     expect(readdirSync(temp).filter((name) => name.startsWith('pgsched-pg-'))).toEqual([]);
   });
@@ -118,8 +122,10 @@ describe('embedded PostgreSQL', () => {
     sql = postgres(second.url, { max: 1, onnotice: () => {} });
     expect(await sql`select v from kept`).toEqual([{ v: 'across restarts' }]);
     await sql.end();
+    const secondPid = second.pid!;
     await second.stop();
-    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(existsSync(`/proc/${secondPid}`)).toBe(false);
+    expect(second.pid).toBeUndefined();
   });
 
   it('stops the server when the process that started it is SIGKILLed', async () => {
