@@ -73,7 +73,7 @@ export interface SettleBatch {
   /** JSON texts, or NULL; `{}` when all are NULL. */
   errors: string;
   delays: string;
-  /** 1 gives the attempt back (snooze, release), else 0. */
+  /** 1 gives the attempt back (snooze), 2 too because the worker stopped (shutdown), else 0. */
   refunds: string;
 }
 

@@ -20,13 +20,14 @@ export class FlowNotifier extends Notifier {
 
   constructor(
     private readonly db: Sql,
+    listenSql: Sql | null,
     private readonly schema: string,
     private readonly queues: string[] | null,
     channels: { jobs: string; cancel: string },
     private readonly opts: NotifierOptions,
     private readonly log: Logger,
   ) {
-    super(db, channels, opts, log);
+    super(listenSql, channels, opts, log);
   }
 
   override async start(
