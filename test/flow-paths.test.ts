@@ -31,13 +31,17 @@ describe('claims with policies in play', () => {
       { queue: 'limited', group: 'a' },
     );
     const w = db.pgsched();
-    w.define('work', async () => {});
+    const groups = new Set<string | null>();
+    w.define('work', async (_p, ctx) => {
+      groups.add(ctx.job.group);
+    });
     const t0 = Date.now();
     // A 10 s poll: only claims that follow one another (batches, finished limited jobs) can drain this fast.
     await w.start({ concurrency: 20, pollInterval: '10s' });
     await waitFor(async () => (await countByState(db.sql)).completed === 3_020, 8_000, 20);
     expect(Date.now() - t0).toBeLessThan(8_000);
     expect((await q.getQueue('held')).counts).toMatchObject({ pending: 500, running: 0, completed: 0 });
+    expect([...groups].sort()).toEqual(['a', null]); // ctx.job.group
     await q.resumeQueue('held');
     await waitFor(async () => (await countByState(db.sql)).completed === 3_520, 5_000, 20);
     await w.stop();
