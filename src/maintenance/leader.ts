@@ -15,7 +15,7 @@ export interface Duty {
 export interface LeaderOptions {
   /**
    * A leader that stops renewing (dead, frozen, cut off) has been replaced this long after it
-   * stopped, at the latest: the lease lasts `timeoutMs` − tick − 200 ms from its last renewal, and
+   * stopped, at the latest: the lease lasts `timeoutMs` − 2 ticks − 200 ms from its last renewal, and
    * followers try again the moment it ends.
    */
   timeoutMs: number;
@@ -71,8 +71,8 @@ export class Leader {
     this.#session = options.session ?? false;
     this.#tickMs = Math.min(options.tickMs ?? 1_000, Math.floor(options.timeoutMs / 5));
     // A freeze right after a renewal still ends within the timeout, counting the follower's
-    // statement and its first duty.
-    this.#leaseMs = options.timeoutMs - this.#tickMs - 200;
+    // statement, its first duty, and a tick's worth of a loaded machine's delays.
+    this.#leaseMs = options.timeoutMs - 2 * this.#tickMs - 200;
   }
 
   /** Whether this process holds a lease that has not expired by its own monotonic clock. */
