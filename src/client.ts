@@ -21,6 +21,7 @@ import { parseOptions } from './options.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './payload.js';
 import { createQueries } from './queries.js';
 import { type DefineOptions, type Handler, Registry } from './registry.js';
+import { Runtime } from './runtime.js';
 import {
   createSchedules,
   type MissedOccurrences,
@@ -29,7 +30,6 @@ import {
   type Schedules,
 } from './schedule/index.js';
 import { createWorker } from './worker/create.js';
-import type { Worker } from './worker/worker.js';
 
 /** Payload and result types per job name, for typed `define`/`enqueue`/`getJob`. */
 export type JobMap = Record<string, { payload: unknown; result?: unknown }>;
@@ -49,9 +49,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
   readonly #enqueueDeps: EnqueueDeps;
   readonly #random: () => number;
   readonly #schedules: Schedules;
-  #worker: Worker | undefined;
-  #leader: Leader | undefined;
-  #unlisten: (() => Promise<void>) | undefined;
+  #runtime: Runtime | undefined;
   #started = false;
 
   constructor(options: PgschedOptions) {
@@ -169,7 +167,11 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
     return this.#schedules.misses(name, options);
   }
 
-  /** Starts the worker (when jobs are defined) and leader duties in this process. */
+  /**
+   * Starts the worker (when jobs are defined) and leader duties in this process, on connections
+   * of pgsched's own opened from the client's settings (see `connections.ts`). Either everything
+   * starts, or nothing is left running and the error is thrown.
+   */
   async start(options: StartOptions = {}): Promise<void> {
     if (this.#started)
       throw new PgschedValidationError('start', 'called twice', 'this instance is already started');
@@ -177,45 +179,67 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
     const concurrency = opts.concurrency ?? 10;
     await this.#schedules.syncOnStart(opts.schedules, opts.removeUnlistedSchedules ?? false);
     this.#started = true;
-
-    if (this.#registry.names().length > 0) {
-      this.#worker = createWorker(this.sql, this.#queries, this.#registry, this.logger, {
-        schema: this.schema,
-        concurrency,
-        prefetch: opts.prefetch ?? null,
-        queues: opts.queues ?? null,
-        pollOnly: opts.pollOnly ?? false,
-        pollIntervalMs: opts.pollInterval ?? 1_000,
-        maxResultBytes: this.#enqueueDeps.maxPayloadBytes,
-        random: this.#random,
-        deleteCompleted: opts.retention.completed === 0,
-      });
-      await this.#worker.start();
-    }
-    if (opts.leader ?? true) {
-      this.#leader = new Leader(
-        this.sql,
-        this.schema,
-        [
-          // First: the most latency-sensitive duty, it should not wait behind a long prune.
-          this.#schedules.ticker(),
-          createRescuer(this.sql, this.schema, this.logger),
-          createPruner(this.sql, this.schema, opts.retention, this.logger),
-          // VACUUM and REINDEX CONCURRENTLY run in the background: no other duty waits on them.
-          createHygiene(this.sql, this.schema, this.logger),
-        ],
-        this.logger,
-      );
-      const leader = this.#leader;
-      leader.start();
-      // A schedule created or changed anywhere may be due before the ticker's next planned run.
-      if (!opts.pollOnly) this.#unlisten = await this.#schedules.listen(() => leader.wake('schedules'));
+    const runtime = new Runtime(this.logger);
+    this.#runtime = runtime;
+    try {
+      // LISTEN needs a session: through PgBouncer's transaction pooling, a direct URL for it.
+      const listenSql =
+        !opts.pollOnly && opts.listenUrl ? runtime.client(opts.listenUrl, 1, 'listen') : undefined;
+      if (this.#registry.names().length > 0) {
+        const workerSql = runtime.client(this.sql, 4, 'worker');
+        runtime.worker = createWorker(createQueries(workerSql, this.schema), this.#registry, this.logger, {
+          schema: this.schema,
+          concurrency,
+          prefetch: opts.prefetch ?? null,
+          queues: opts.queues ?? null,
+          listenSql: opts.pollOnly ? null : (listenSql ?? workerSql),
+          pollIntervalMs: opts.pollInterval ?? 1_000,
+          maxResultBytes: this.#enqueueDeps.maxPayloadBytes,
+          random: this.#random,
+          deleteCompleted: opts.retention.completed === 0,
+        });
+        await runtime.worker.start();
+      }
+      if (opts.leader ?? true) {
+        const leaderSql = runtime.client(this.sql, 3, 'leader');
+        // Lease statements on a connection of their own that lives as long as this process, so
+        // that its server process going away tells followers this leader is gone (see leader.ts).
+        const leaseSql = runtime.client(this.sql, 1, 'lease', { persistent: true });
+        const leader = new Leader(
+          leaderSql,
+          this.schema,
+          [
+            // First: the most latency-sensitive duty, it should not wait behind a long prune.
+            this.#schedules.ticker(leaderSql, { pollMs: opts.pollInterval ?? 1_000 }),
+            createRescuer(leaderSql, this.schema, this.logger),
+            createPruner(leaderSql, this.schema, opts.retention, this.logger),
+            // VACUUM and REINDEX CONCURRENTLY run in the background: no other duty waits on them.
+            createHygiene(leaderSql, this.schema, this.logger),
+          ],
+          this.logger,
+          // pollOnly is the PgBouncer set-up: a pooled server connection says nothing about us.
+          { timeoutMs: opts.leaderTimeout ?? 10_000, leaseSql, session: !opts.pollOnly },
+        );
+        runtime.leader = leader;
+        leader.start();
+        // A schedule created or changed anywhere may be due before the ticker's next look (which
+        // polls anyway, so nothing depends on this notification arriving).
+        if (!opts.pollOnly) {
+          const sql = listenSql ?? leaderSql;
+          runtime.unlisten = await this.#schedules.listen(sql, () => leader.wake('schedules'));
+        }
+      }
+    } catch (error) {
+      this.#runtime = undefined;
+      this.#started = false;
+      await runtime.stop(0);
+      throw error;
     }
   }
 
   /** Whether this process currently holds leadership. */
   get isLeader(): boolean {
-    return this.#leader?.isLeader ?? false;
+    return this.#runtime?.leader?.isLeader ?? false;
   }
 
   /**
@@ -224,13 +248,9 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
    */
   async stop(options: { timeout?: Duration } = {}): Promise<void> {
     const timeoutMs = parseDuration('stop.options.timeout', options.timeout ?? 30_000);
-    const worker = this.#worker;
-    const leader = this.#leader;
-    const unlisten = this.#unlisten;
-    this.#worker = undefined;
-    this.#leader = undefined;
-    this.#unlisten = undefined;
-    await Promise.all([worker?.stop(timeoutMs), leader?.stop(), unlisten?.()]);
+    const runtime = this.#runtime;
+    this.#runtime = undefined;
+    await runtime?.stop(timeoutMs);
     this.#started = false;
   }
 }

@@ -59,12 +59,12 @@ describe('claim bookkeeping races', () => {
         return rows;
       }) as unknown as ReturnType<Queries['settle']>;
     const queries: Queries = { ...real, settle };
-    const worker = createWorker(db.sql, queries, registry, testLogger, {
+    const worker = createWorker(queries, registry, testLogger, {
       schema: 'pgsched',
       concurrency: 1,
       prefetch: null,
       queues: null,
-      pollOnly: true,
+      listenSql: null,
       pollIntervalMs: 50,
       maxResultBytes: 1_000_000,
       random: Math.random,

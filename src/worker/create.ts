@@ -16,7 +16,8 @@ export interface WorkerSettings {
   /** null: sized from measured job and claim times. */
   prefetch: number | null;
   queues: string[] | null;
-  pollOnly: boolean;
+  /** The client to LISTEN on; null: poll only (PgBouncer transaction pooling without a direct URL). */
+  listenSql: Sql | null;
   pollIntervalMs: number;
   maxResultBytes: number;
   random: () => number;
@@ -27,19 +28,13 @@ export interface WorkerSettings {
  * Assembles a worker for every job defined in `registry`. The definitions' defaults travel with
  * each claim, so rows whose enqueuer did not know the definition get them when first claimed.
  */
-export function createWorker(
-  sql: Sql,
-  queries: Queries,
-  registry: Registry,
-  logger: Logger,
-  s: WorkerSettings,
-) {
+export function createWorker(queries: Queries, registry: Registry, logger: Logger, s: WorkerSettings) {
   const names = registry.names();
   const definitions = names.map((n) => registry.get(n)!.options);
   const notifier = new Notifier(
-    sql,
+    s.listenSql,
     { jobs: `${s.schema}.jobs`, cancel: `${s.schema}.cancel` },
-    { pollOnly: s.pollOnly, pollIntervalMs: s.pollIntervalMs },
+    { pollIntervalMs: s.pollIntervalMs },
     logger,
   );
   return new Worker(
