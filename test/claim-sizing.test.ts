@@ -79,6 +79,47 @@ describe('adaptive claim size', () => {
     expect(claims!.largest).toBeGreaterThanOrEqual(500);
   });
 
+  it('jobs that turn slow after a burst of fast ones are given back, not held', async () => {
+    const q = db.pgsched();
+    q.define('turns-slow', async (p: { ms: number }) => {
+      if (p.ms > 0) await new Promise((r) => setTimeout(r, p.ms));
+    });
+    await q.start({ concurrency: 2, leader: false });
+    try {
+      // Fast jobs first: the worker learns to claim hundreds at a time.
+      await q.enqueueMany(
+        'turns-slow',
+        Array.from({ length: 3_000 }, () => ({ ms: 0 })),
+      );
+      await waitFor(async () => {
+        const [r] = await db.sql`select count(*)::int as n from pgsched.jobs
+          where name = 'turns-slow' and state <> 'completed'`;
+        return r!.n === 0;
+      }, 15_000);
+      // Then 200 jobs of 100 ms: one claim takes them all (20 s of work for 2 slots). Once the
+      // worker has seen a few run, its next look at the buffer gives the rest back to the queue.
+      const slow = await q.enqueueMany(
+        'turns-slow',
+        Array.from({ length: 200 }, () => ({ ms: 100 })),
+      );
+      await waitFor(async () => {
+        const [r] = await db.sql`select count(*)::int as n from pgsched.jobs where id in ${db.sql(slow)}
+          and state = 'running'`;
+        return r!.n > 100;
+      }, 5_000);
+      const released = await waitFor(async () => {
+        const [r] = await db.sql<{ n: number; attempts: number }[]>`
+          select count(*)::int as n, coalesce(max(attempt), 0)::int as attempts
+          from pgsched.jobs where id in ${db.sql(slow)} and state = 'pending'`;
+        return r!.n >= 150 ? r! : null;
+      }, 5_000);
+      // Given back as never started: no attempt used.
+      expect(released!.attempts).toBe(0);
+    } finally {
+      await q.stop();
+    }
+  });
+
   // Long jobs must not be hoarded: a worker busy with slow jobs leaves the queue to idle workers.
   it('two workers with only concurrency set share 100 jobs of 200 ms: both busy within a second, split within ±25%', async () => {
     const [a, b] = await Promise.all([worker(5), worker(5)]);
