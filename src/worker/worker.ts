@@ -29,8 +29,8 @@ export class Worker {
    */
   readonly #leases = new Map<string, ClaimedRow>();
   readonly #sizer: ClaimSizer;
-  /** Jobs of a serial group: writing their outcome may unblock the group's next job. */
-  readonly #serial = new Set<string>();
+  /** Claims (id → claimed_at) of serial-group jobs: writing their outcome may unblock the next. */
+  readonly #serial = new Map<string, string>();
   readonly #completer: Completer;
   readonly #heartbeat: Heartbeat;
   readonly #stopping = new AbortController();
@@ -59,7 +59,8 @@ export class Worker {
       let unblocked = false;
       for (const s of written) {
         this.#release(s.id, s.claimedAt);
-        unblocked = this.#serial.delete(s.id) || unblocked;
+        // By claim, as #leases: an earlier claim's late outcome must not consume a newer one's.
+        if (this.#serial.get(s.id) === s.claimedAt) unblocked = this.#serial.delete(s.id);
       }
       if (unblocked && !this.#stopping.signal.aborted) this.#requestFetch();
     });
@@ -212,7 +213,7 @@ export class Worker {
       // #leases holds every job from its claim to its written outcome: one lookup, not a buffer scan.
       if (this.#leases.has(row.id)) this.#interrupt(row.id, 'lease-lost');
       this.#leases.set(row.id, row);
-      if (row.serial_key !== null) this.#serial.add(row.id);
+      if (row.serial_key !== null) this.#serial.set(row.id, row.claimed_at);
       this.#heartbeat.ensureFor(row.visibility_ms);
     }
     this.#buffer.push(rows, performance.now());
