@@ -11,15 +11,26 @@ import {
 } from './enqueue.js';
 import { PgschedError, PgschedValidationError } from './errors.js';
 import { validateSchemaName } from './identifiers.js';
+import {
+  createJobs,
+  type JobFilterOptions,
+  type JobManager,
+  type JobPage,
+  type ListJobsOptions,
+  ProgressWriter,
+  type QueueStats,
+} from './jobs/index.js';
 import { createHygiene } from './maintenance/hygiene.js';
 import { Leader } from './maintenance/leader.js';
 import { createPruner } from './maintenance/pruner.js';
 import { createRescuer } from './maintenance/rescuer.js';
-import { createManagement, type Job } from './management.js';
+import { createManagement, type Job, parseJobId } from './management.js';
+import { MetricsCollector, type PgschedMetrics, readMetrics } from './metrics/index.js';
 import { type MigrateResult, migrate } from './migrate.js';
 import { parseOptions } from './options.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './payload.js';
 import { createQueries } from './queries.js';
+import { createQueues, type QueueInfo, type QueuePolicyOptions, type Queues } from './queues/index.js';
 import { type DefineOptions, type Handler, Registry } from './registry.js';
 import { Runtime } from './runtime.js';
 import {
@@ -30,6 +41,8 @@ import {
   type Schedules,
 } from './schedule/index.js';
 import { createWorker } from './worker/create.js';
+import type { WorkerHooks } from './worker/hooks.js';
+import { createPresence, createWorkerQueries, type WorkerInfo } from './workers/index.js';
 
 /** Payload and result types per job name, for typed `define`/`enqueue`/`getJob`. */
 export type JobMap = Record<string, { payload: unknown; result?: unknown }>;
@@ -46,9 +59,14 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
   readonly #registry = new Registry();
   readonly #queries;
   readonly #management;
+  readonly #jobs: JobManager;
+  readonly #workers;
+  readonly #metrics = new MetricsCollector();
+  readonly #hooks: WorkerHooks;
   readonly #enqueueDeps: EnqueueDeps;
   readonly #random: () => number;
   readonly #schedules: Schedules;
+  readonly #queues: Queues;
   #runtime: Runtime | undefined;
   #started = false;
 
@@ -59,13 +77,21 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
     this.logger = opts.logger ?? pino({ name: 'pgsched', level: process.env.PGSCHED_LOG_LEVEL ?? 'info' });
     this.#random = opts.random ?? Math.random;
     this.#queries = createQueries(this.sql, this.schema);
-    this.#management = createManagement(this.sql, this.schema);
+    this.#jobs = createJobs(this.sql, this.schema);
+    this.#management = createManagement(this.sql, this.schema, this.#jobs);
+    this.#workers = createWorkerQueries(this.sql, this.schema);
+    const progress = new ProgressWriter(this.#jobs.queries, this.logger);
+    this.#hooks = {
+      progress: (workerId, row, json) => progress.write(workerId, row.id, row.attempt, row.claimed_at, json),
+      ended: (row, settlement, ms) => this.#metrics.record(row, settlement, ms),
+    };
     this.#enqueueDeps = {
       sql: this.sql,
       queries: this.#queries,
       registry: this.#registry,
       maxPayloadBytes: opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
     };
+    this.#queues = createQueues(this.sql, this.schema);
     this.#schedules = createSchedules({ ...this.#enqueueDeps, schema: this.schema, logger: this.logger });
   }
 
@@ -119,6 +145,87 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
   /** Returns a failed or cancelled job to `pending`. False if it was in another state. */
   retry(id: string | number | bigint): Promise<boolean> {
     return this.#management.retry(id);
+  }
+
+  /**
+   * A page of jobs matching the filter, newest first (or `order: 'oldest'`), at most `limit`
+   * (default 100, at most 1,000). Pass `next` as `after` for the following page: pages are keyed
+   * on the job id, so jobs enqueued meanwhile never shift a page, and no job is seen twice.
+   */
+  async listJobs(options?: ListJobsOptions): Promise<JobPage> {
+    return this.#jobs.listJobs(options);
+  }
+
+  /** Deletes a pending or finished job. False if it does not exist or is running (cancel it first). */
+  async deleteJob(id: string | number | bigint): Promise<boolean> {
+    return this.#jobs.deleteJob(parseJobId('deleteJob.id', id));
+  }
+
+  /**
+   * Returns every failed or cancelled job matching the filter to `pending` (with one more attempt
+   * where none was left) and returns how many. Of jobs sharing a key, only the newest is retried,
+   * and none while another unfinished job holds the key. The filter needs at least one field.
+   */
+  async retryJobs(filter: JobFilterOptions): Promise<number> {
+    return this.#jobs.retryJobs('retryJobs.filter', filter);
+  }
+
+  /**
+   * Cancels every pending or running job matching the filter and returns how many; running ones
+   * have their signal aborted, as `cancel(id)` does. The filter needs at least one field.
+   */
+  async cancelJobs(filter: JobFilterOptions): Promise<number> {
+    return this.#jobs.cancelJobs('cancelJobs.filter', filter);
+  }
+
+  /**
+   * Per queue: jobs by state now, jobs completed and failed in the last minute, and both per minute
+   * over the last hour (counted as outcomes are written, so retention does not affect them).
+   */
+  stats(): Promise<QueueStats[]> {
+    return this.#jobs.stats();
+  }
+
+  /** Live pgsched processes of this schema (started and still beating), oldest first. */
+  listWorkers(): Promise<WorkerInfo[]> {
+    return this.#workers.list();
+  }
+
+  /**
+   * The numbers behind a Prometheus `/metrics`: jobs by queue and state (from the database now),
+   * and this process's completed and failed jobs and attempt durations. Render them with
+   * `formatPrometheus()`, or feed them to your own registry.
+   */
+  metrics(): Promise<PgschedMetrics> {
+    return readMetrics(this.#jobs.queries, this.#metrics, this.isLeader);
+  }
+
+  /**
+   * Sets a queue's policy, obeyed by every worker of the schema (upsert: omitted fields stay as they
+   * are, `null` removes a limit). Limits are enforced by the database when jobs are claimed.
+   */
+  setQueue(name: string, options: QueuePolicyOptions): Promise<QueueInfo> {
+    return this.#queues.setQueue(name, options);
+  }
+
+  /** No worker starts a job of the queue until it is resumed; running jobs are not interrupted. */
+  pauseQueue(name: string): Promise<void> {
+    return this.#queues.pauseQueue(name);
+  }
+
+  /** Lets workers start the queue's jobs again (they are woken at once). */
+  resumeQueue(name: string): Promise<void> {
+    return this.#queues.resumeQueue(name);
+  }
+
+  /** The queue's policy (null: no limit), whether it is paused, and its job counts by state. */
+  getQueue(name: string): Promise<QueueInfo> {
+    return this.#queues.getQueue(name);
+  }
+
+  /** Every queue that has a policy or jobs, by name. */
+  listQueues(): Promise<QueueInfo[]> {
+    return this.#queues.listQueues();
   }
 
   /**
@@ -187,17 +294,24 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
         !opts.pollOnly && opts.listenUrl ? runtime.client(opts.listenUrl, 1, 'listen') : undefined;
       if (this.#registry.names().length > 0) {
         const workerSql = runtime.client(this.sql, 4, 'worker');
-        runtime.worker = createWorker(createQueries(workerSql, this.schema), this.#registry, this.logger, {
-          schema: this.schema,
-          concurrency,
-          prefetch: opts.prefetch ?? null,
-          queues: opts.queues ?? null,
-          listenSql: opts.pollOnly ? null : (listenSql ?? workerSql),
-          pollIntervalMs: opts.pollInterval ?? 1_000,
-          maxResultBytes: this.#enqueueDeps.maxPayloadBytes,
-          random: this.#random,
-          deleteCompleted: opts.retention.completed === 0,
-        });
+        runtime.worker = createWorker(
+          workerSql,
+          createQueries(workerSql, this.schema),
+          this.#registry,
+          this.logger,
+          {
+            schema: this.schema,
+            concurrency,
+            prefetch: opts.prefetch ?? null,
+            queues: opts.queues ?? null,
+            listenSql: opts.pollOnly ? null : (listenSql ?? workerSql),
+            pollIntervalMs: opts.pollInterval ?? 1_000,
+            maxResultBytes: this.#enqueueDeps.maxPayloadBytes,
+            random: this.#random,
+            deleteCompleted: opts.retention.completed === 0,
+            hooks: this.#hooks,
+          },
+        );
         await runtime.worker.start();
       }
       if (opts.leader ?? true) {
@@ -229,6 +343,15 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
           runtime.unlisten = await this.#schedules.listen(sql, () => leader.wake('schedules'));
         }
       }
+      // Listed in the workers registry from here on (a leader-only process too, with no job names).
+      runtime.presence = createPresence(this.#workers, this.logger, () => this.isLeader, {
+        workerId: runtime.worker?.id ?? null,
+        queues: opts.queues ?? null,
+        names: runtime.worker ? this.#registry.names() : [],
+        concurrency: runtime.worker ? concurrency : 0,
+        intervalMs: opts.registryInterval ?? 10_000,
+      });
+      await runtime.presence.start();
     } catch (error) {
       this.#runtime = undefined;
       this.#started = false;

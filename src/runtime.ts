@@ -3,6 +3,7 @@ import postgres, { type Sql } from 'postgres';
 import { ownClient } from './connections.js';
 import type { Leader } from './maintenance/leader.js';
 import type { Worker } from './worker/worker.js';
+import type { Presence } from './workers/index.js';
 
 /** Seconds the connections of a stopping runtime get to finish their queries before they are cut. */
 const END_TIMEOUT_S = 5;
@@ -15,6 +16,8 @@ export class Runtime {
   worker: Worker | undefined;
   leader: Leader | undefined;
   unlisten: (() => Promise<void>) | undefined;
+  /** This process's row in the workers registry. */
+  presence: Presence | undefined;
   readonly #clients: Sql[] = [];
 
   constructor(private readonly logger: Logger) {}
@@ -34,6 +37,8 @@ export class Runtime {
       this.leader?.stop(),
       this.unlisten?.().catch((error) => this.logger.debug({ err: error }, 'unlisten failed')),
     ]);
+    // Listed until its jobs are written, so `listWorkers()` never hides a process still finishing.
+    await this.presence?.stop();
     await Promise.all(this.#clients.map((c) => c.end({ timeout: END_TIMEOUT_S }).catch(() => {})));
   }
 }

@@ -59,7 +59,7 @@ describe('claim bookkeeping races', () => {
         return rows;
       }) as unknown as ReturnType<Queries['settle']>;
     const queries: Queries = { ...real, settle };
-    const worker = createWorker(queries, registry, testLogger, {
+    const worker = createWorker(db.sql, queries, registry, testLogger, {
       schema: 'pgsched',
       concurrency: 1,
       prefetch: null,

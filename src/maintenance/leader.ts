@@ -141,9 +141,9 @@ export class Leader {
       if (this.#stopping.signal.aborted) return;
       try {
         this.#woken.delete(duty.name);
+        this.logger.debug({ duty: duty.name }, 'leader duty starting');
         const wait = await duty.runOnce();
         this.#nextRun.set(duty.name, this.#woken.has(duty.name) ? 0 : Date.now() + (wait ?? 0));
-        this.logger.debug({ duty: duty.name }, 'leader duty ran');
       } catch (error) {
         // Not at once: a duty that keeps failing would otherwise spin every few ms.
         this.#nextRun.set(duty.name, Date.now() + this.#tickMs);

@@ -1,4 +1,5 @@
 import type { ClaimDefaults } from '../queries.js';
+import type { WorkerHooks } from './hooks.js';
 
 /** What a Worker is built with (see createWorker). */
 export interface WorkerConfig {
@@ -21,4 +22,6 @@ export interface WorkerConfig {
   random: () => number;
   /** Completed jobs are deleted as they are written (retention of completed jobs is 0). */
   deleteCompleted: boolean;
+  /** Progress writes and per-attempt metrics (job management). */
+  hooks?: WorkerHooks;
 }

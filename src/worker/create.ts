@@ -3,8 +3,9 @@ import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { v4 as uuidv4 } from 'uuid';
 import type { Queries } from '../queries.js';
+import { FlowNotifier } from '../queues/flow-notifier.js';
 import type { Registry } from '../registry.js';
-import { Notifier } from './notifier.js';
+import type { WorkerHooks } from './hooks.js';
 import { Worker } from './worker.js';
 
 const DEFAULT_MAX_ATTEMPTS = 25;
@@ -22,17 +23,29 @@ export interface WorkerSettings {
   maxResultBytes: number;
   random: () => number;
   deleteCompleted: boolean;
+  hooks?: WorkerHooks;
 }
 
 /**
  * Assembles a worker for every job defined in `registry`. The definitions' defaults travel with
  * each claim, so rows whose enqueuer did not know the definition get them when first claimed.
  */
-export function createWorker(queries: Queries, registry: Registry, logger: Logger, s: WorkerSettings) {
+export function createWorker(
+  /** pgsched's own worker connections (see connections.ts); `queries` runs on them too. */
+  sql: Sql,
+  queries: Queries,
+  registry: Registry,
+  logger: Logger,
+  s: WorkerSettings,
+) {
   const names = registry.names();
   const definitions = names.map((n) => registry.get(n)!.options);
-  const notifier = new Notifier(
+  // A Notifier that also re-polls finely while a queue of this worker has a rate limit (src/queues).
+  const notifier = new FlowNotifier(
+    sql,
     s.listenSql,
+    s.schema,
+    s.queues,
     { jobs: `${s.schema}.jobs`, cancel: `${s.schema}.cancel` },
     { pollIntervalMs: s.pollIntervalMs },
     logger,
@@ -54,6 +67,7 @@ export function createWorker(queries: Queries, registry: Registry, logger: Logge
       maxResultBytes: s.maxResultBytes,
       random: s.random,
       deleteCompleted: s.deleteCompleted,
+      hooks: s.hooks,
     },
     queries,
     registry,

@@ -11,6 +11,8 @@ export interface ExecutorDeps {
   logger: Logger;
   random: () => number;
   maxResultBytes: number;
+  /** Stores progress of a running attempt (ctx.progress); absent: progress is not stored. */
+  progress?: (row: ClaimedRow, json: string) => Promise<void>;
   /**
    * Receives each attempt's outcome exactly once, never synchronously from `start()`. Null means
    * nothing must be written (the job was cancelled or taken back, so the row is no longer ours).
@@ -78,6 +80,18 @@ export class Attempt {
     });
   }
 
+  /** Milliseconds since the attempt started. */
+  get elapsedMs(): number {
+    return performance.now() - this.startedAt;
+  }
+
+  /** ctx.progress: validated here (throws), written only while the attempt runs. */
+  progress(value: unknown): Promise<void> {
+    const json = serializePayload('ctx.progress.value', value, this.deps.maxResultBytes);
+    if (this.#outcome !== undefined || !this.deps.progress) return Promise.resolve();
+    return this.deps.progress(this.row, json);
+  }
+
   get signal(): AbortSignal {
     if (!this.#controller) {
       this.#controller = new AbortController();
@@ -108,7 +122,7 @@ export class Attempt {
   #shutdown(): Settlement {
     const message = 'worker stopped before the job finished';
     if (this.row.at_most_once) return this.#end('failed', { message, kind: 'shutdown' });
-    return { ...this.#owner(), state: 'pending', delayMs: 0, refund: true };
+    return { ...this.#owner(), state: 'pending', delayMs: 0, refund: true, shutdown: true };
   }
 
   #timeoutMs(): number | null | undefined {
@@ -221,6 +235,10 @@ class Context implements JobContext {
 
   get signal(): AbortSignal {
     return this.attempt.signal;
+  }
+
+  progress(value: unknown): Promise<void> {
+    return this.attempt.progress(value);
   }
 
   get log(): Logger {

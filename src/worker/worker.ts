@@ -29,7 +29,11 @@ export class Worker {
    */
   readonly #leases = new Map<string, ClaimedRow>();
   readonly #sizer: ClaimSizer;
-  /** Claims (id → claimed_at) of serial-group jobs: writing their outcome may unblock the next. */
+  /**
+   * Claims (id → claimed_at) whose written outcome may let another job start (groups, keys,
+   * limited queues). By claim, as #leases: an earlier claim's late outcome must not consume a
+   * newer one's marker.
+   */
   readonly #serial = new Map<string, string>();
   readonly #completer: Completer;
   readonly #heartbeat: Heartbeat;
@@ -59,7 +63,6 @@ export class Worker {
       let unblocked = false;
       for (const s of written) {
         this.#release(s.id, s.claimedAt);
-        // By claim, as #leases: an earlier claim's late outcome must not consume a newer one's.
         if (this.#serial.get(s.id) === s.claimedAt) unblocked = this.#serial.delete(s.id);
       }
       if (unblocked && !this.#stopping.signal.aborted) this.#requestFetch();
@@ -70,6 +73,8 @@ export class Worker {
       maxResultBytes: config.maxResultBytes,
       onOutcome: (attempt, settlement) => this.#onOutcome(attempt, settlement),
     };
+    const hooks = config.hooks;
+    if (hooks) this.#executorDeps.progress = (row, json) => hooks.progress(config.workerId, row, json);
     this.#heartbeat = new Heartbeat(
       queries,
       config.workerId,
@@ -89,6 +94,11 @@ export class Worker {
       forget: (row) => this.#release(row.id, row.claimed_at),
     });
     this.#buffer = this.#prefetched.buffer;
+  }
+
+  /** This worker's id: `locked_by` of the jobs it runs, and its entry in the workers registry. */
+  get id(): string {
+    return this.config.workerId;
   }
 
   get capacity(): number {
@@ -213,7 +223,7 @@ export class Worker {
       // #leases holds every job from its claim to its written outcome: one lookup, not a buffer scan.
       if (this.#leases.has(row.id)) this.#interrupt(row.id, 'lease-lost');
       this.#leases.set(row.id, row);
-      if (row.serial_key !== null) this.#serial.set(row.id, row.claimed_at);
+      if (row.unblocks) this.#serial.set(row.id, row.claimed_at);
       this.#heartbeat.ensureFor(row.visibility_ms);
     }
     this.#buffer.push(rows, performance.now());
@@ -240,6 +250,7 @@ export class Worker {
     const { id, claimed_at: claimedAt } = attempt.row;
     if (this.#sizer.adaptive) this.#sizer.onJob(performance.now() - attempt.startedAt);
     if (this.#running.get(id) === attempt) this.#running.delete(id);
+    this.config.hooks?.ended(attempt.row, settlement, attempt.elapsedMs);
     if (settlement) this.#completer.add(settlement);
     else this.#release(id, claimedAt);
     // Not synchronously: an interrupt lands here from inside the loops of #accept and #onLeaseLost,
