@@ -27,7 +27,7 @@ export interface StartOptions {
   concurrency?: number;
   /**
    * Jobs claimed ahead of free slots, so a finishing job finds the next one already local.
-   * Default: adaptive, from 0 to 2,000 — about as many jobs as the worker's slots finish during
+   * Default: adaptive, from 0 to 1,000 — about as many jobs as the worker's slots finish during
    * a few claim round trips, measured as it runs: short jobs are claimed in batches of hundreds,
    * jobs much longer than a round trip only for free slots (nothing held that an idle worker could
    * run). Set a number to fix it (for example lower, for payloads of megabytes).
