@@ -265,8 +265,8 @@ export class Worker {
   readonly #onSlotsFreed = (): void => {
     this.#slotCheckQueued = false;
     this.#dispatch();
-    if (!this.#mayHaveMore) return; // the queue looked empty: wait for a NOTIFY or the poll
-    if (this.#claimable() > 0) this.#requestFetch();
+    // Unless the queue looked empty (then a NOTIFY or the poll wakes the loop).
+    if (this.#mayHaveMore && this.#claimable() > 0) this.#requestFetch();
   };
 
   /**
@@ -293,16 +293,12 @@ export class Worker {
   /** `lost` holds the claims the heartbeat asked about; a newer claim of the same job is kept. */
   #onLeaseLost(lost: ClaimedRow[]): void {
     for (const row of lost) {
-      const { id } = row;
-      if (this.#leases.get(id) !== row) continue;
-      if (this.#running.has(id) || this.#buffer.has(id)) {
-        this.logger.warn(
-          { jobId: id },
-          'lost the lease of a job (cancelled or taken back); aborting it here',
-        );
-        this.#interrupt(id, 'lease-lost');
+      if (this.#leases.get(row.id) !== row) continue;
+      if (this.#running.has(row.id) || this.#buffer.has(row.id)) {
+        this.logger.warn({ jobId: row.id }, 'lost the lease of a job (cancelled or taken back); aborting it');
+        this.#interrupt(row.id, 'lease-lost');
       }
-      this.#leases.delete(id);
+      this.#leases.delete(row.id);
     }
   }
 }
