@@ -71,12 +71,13 @@ describe('adaptive claim size', () => {
     }
     expect(handled).toBe(5_000);
     // Every job of one claim has the same started_at (the claim transaction's now()). With a
-    // prefetch fixed at concurrency (the previous default) this drain took 500+ claims of 10.
+    // prefetch fixed at concurrency (the previous default) this drain took 1,000 claims of 5. While
+    // the buffer holds work a claim waits for a quarter of the capacity (about 250 rows) to be free.
     const [claims] = await db.sql<{ n: number; largest: number }[]>`
       select count(*)::int as n, max(size)::int as largest from (
         select started_at, count(*) as size from pgsched.jobs where name = 'short' group by started_at) c`;
     expect(claims!.n).toBeLessThan(60);
-    expect(claims!.largest).toBeGreaterThanOrEqual(500);
+    expect(claims!.largest).toBeGreaterThanOrEqual(250);
   });
 
   it('jobs that turn slow after a burst of fast ones are given back, not held', async () => {
