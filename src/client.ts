@@ -367,7 +367,8 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
 
   /**
    * Graceful stop: no new claims, prefetched jobs go back to `pending`, running jobs get up to
-   * `timeout` (default 30s) to finish, then their signal is aborted and they are released.
+   * `timeout` (default 30s) to finish, then their signal is aborted and they go back to `pending`
+   * without using an attempt (at-most-once jobs end `failed`: their work may be done).
    */
   async stop(options: { timeout?: Duration } = {}): Promise<void> {
     const timeoutMs = parseDuration('stop.options.timeout', options.timeout ?? 30_000);
