@@ -102,11 +102,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           async () => {
             if (!busy) {
               busy = true;
+              const at = Date.now();
               const pid = await fleet.killOne(random).catch(() => undefined);
               busy = false;
               if (pid) {
                 kills++;
-                if (pid === leaderPid) leaderLost = { cause: 'kill', at: Date.now(), pid };
+                if (pid === leaderPid) leaderLost = { cause: 'kill', at, pid };
               }
             }
             scheduleKill();
