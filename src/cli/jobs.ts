@@ -1,0 +1,207 @@
+import type { Command } from 'commander';
+import type { Pgsched } from '../client.js';
+import { PgschedError } from '../errors.js';
+import { type Job, parseJobId } from '../management.js';
+import { api, type ListJobsFilter } from './api.js';
+import { type DbOptions, example, intOption, UsageError, withDb, withJson, withPgsched } from './context.js';
+import { type Column, paint, printJson, printTable, renderDetails, stateColour, toJson } from './output.js';
+
+interface FilterFlags {
+  state?: string;
+  queue?: string;
+  name?: string;
+  group?: string;
+  key?: string;
+}
+interface ListOptions extends DbOptions, FilterFlags {
+  limit: string;
+  after?: string;
+  json?: boolean;
+}
+type ActOptions = DbOptions & FilterFlags & { json?: boolean };
+
+const JOB_COLUMNS: Column<Job>[] = [
+  { header: 'id', value: (j) => j.id, align: 'right' },
+  { header: 'name', value: (j) => j.name },
+  { header: 'queue', value: (j) => j.queue },
+  { header: 'state', value: (j) => j.state, colour: (j) => stateColour(j.state) },
+  { header: 'attempt', value: (j) => `${j.attempt}/${j.maxAttempts ?? '-'}`, align: 'right' },
+  { header: 'run at', value: (j) => j.runAt },
+  { header: 'created', value: (j) => j.createdAt },
+  { header: 'key', value: (j) => j.key },
+];
+
+function filterFlags(command: Command): Command {
+  return command
+    .option('--state <state>', 'pending | running | completed | failed | cancelled')
+    .option('--queue <queue>', 'only this queue')
+    .option('--name <name>', 'only jobs of this name')
+    .option('--group <group>', 'only this group')
+    .option('--key <key>', 'only the job(s) with this key');
+}
+
+function filterOf(options: FilterFlags): ListJobsFilter {
+  const { state, queue, name, group, key } = options;
+  const filter: ListJobsFilter = { state, queue, name, group, key };
+  for (const k of Object.keys(filter) as (keyof ListJobsFilter)[])
+    if (filter[k] === undefined) delete filter[k];
+  return filter;
+}
+
+export function registerJobs(program: Command): void {
+  const jobs = program.command('jobs').description('list, inspect, retry, cancel and delete jobs');
+  example(jobs, 'pgsched jobs list --state failed', 'pgsched jobs retry 41 42');
+
+  const list = withJson(withDb(filterFlags(jobs.command('list'))))
+    .description('list jobs, newest first, a page at a time')
+    .option('--limit <n>', 'jobs per page (1–1000)', '50')
+    .option('--after <cursor>', 'the cursor printed after the previous page')
+    .action((o: ListOptions) => withPgsched(o, (p) => listJobs(p, o)));
+  example(
+    list,
+    'pgsched jobs list --state failed --queue emails --limit 20',
+    'pgsched jobs list --json | jq ".jobs[].id"',
+  );
+
+  const show = withJson(withDb(jobs.command('show')))
+    .description('one job: state, payload, result, errors and attempts')
+    .argument('<id>', 'job id')
+    .action((id: string, o: DbOptions & { json?: boolean }) => withPgsched(o, (p) => showJob(p, id, o.json)));
+  example(show, 'pgsched jobs show 42 --json');
+
+  const actions = {
+    retry: { verb: 'retried', single: (p: Pgsched, id: string) => p.retry(id), bulk: 'retryJobs' },
+    cancel: { verb: 'cancelled', single: (p: Pgsched, id: string) => p.cancel(id), bulk: 'cancelJobs' },
+    delete: { verb: 'deleted', single: (p: Pgsched, id: string) => api(p, 'deleteJob')(id), bulk: undefined },
+  } as const;
+  const describeAction = {
+    retry: 'return failed or cancelled jobs to pending (by id, or every job matching the filter)',
+    cancel: 'cancel pending or running jobs (by id, or every job matching the filter)',
+    delete: 'delete pending or finished jobs by id (a running job is refused)',
+  };
+  for (const [action, how] of Object.entries(actions) as [
+    keyof typeof actions,
+    (typeof actions)['retry'],
+  ][]) {
+    let command = withJson(withDb(jobs.command(action)))
+      .description(describeAction[action])
+      .argument(how.bulk ? '[ids...]' : '<ids...>', 'job ids');
+    if (how.bulk) command = filterFlags(command);
+    command.action((ids: string[], o: ActOptions) =>
+      withPgsched(o, async (p) => {
+        const filter = filterOf(o);
+        if (how.bulk && ids.length === 0) return bulk(p, how.bulk, how.verb, filter, o.json);
+        if (ids.length === 0) throw new UsageError(`jobs ${action}: give job ids`);
+        if (Object.keys(filter).length > 0)
+          throw new UsageError(`jobs ${action}: give either job ids or filter flags, not both`);
+        return byIds(p, ids, how.verb, how.single, o.json);
+      }),
+    );
+    example(
+      command,
+      `pgsched jobs ${action} 41 42 43`,
+      ...(how.bulk
+        ? [`pgsched jobs ${action} --state ${action === 'retry' ? 'failed' : 'pending'} --queue emails`]
+        : []),
+    );
+  }
+}
+
+async function listJobs(pgsched: Pgsched, o: ListOptions): Promise<void> {
+  const page = await api(
+    pgsched,
+    'listJobs',
+  )({
+    ...filterOf(o),
+    limit: intOption('--limit', o.limit, 1, 1000),
+    ...(o.after === undefined ? {} : { after: o.after }),
+  });
+  if (o.json) return printJson(page);
+  printTable(page.jobs, JOB_COLUMNS, 'no jobs');
+  if (page.next) process.stderr.write(`more: add --after ${page.next}\n`);
+}
+
+async function showJob(pgsched: Pgsched, id: string, json?: boolean): Promise<void> {
+  const job = await pgsched.getJob(parseJobId('job id', id));
+  if (!job) throw new PgschedError(`job ${id} not found`);
+  if (json) return printJson(job);
+  const extra = job as Job & {
+    group?: string | null;
+    progress?: unknown;
+    attempts?: Record<string, unknown>[];
+  };
+  const lines = [
+    renderDetails([
+      ['id', job.id],
+      ['name', job.name],
+      ['queue', job.queue],
+      ['state', job.state, stateColour(job.state)],
+      ['attempt', `${job.attempt} of ${job.maxAttempts ?? '-'}`],
+      ['priority', job.priority],
+      ['key', job.key],
+      ...(extra.group !== undefined ? [['group', extra.group] as [string, unknown]] : []),
+      ...(extra.progress !== undefined ? [['progress', extra.progress] as [string, unknown]] : []),
+      ['schedule', job.schedule],
+      ['run at', job.runAt],
+      ['created', job.createdAt],
+      ['started', job.startedAt],
+      ['finished', job.finishedAt],
+      ['locked by', job.lockedBy],
+    ]),
+    `${paint('payload:', 'bold')}\n${indent(toJson(job.payload))}`,
+    `${paint('result:', 'bold')}\n${indent(toJson(job.result))}`,
+  ];
+  if (extra.attempts?.length) {
+    lines.push(paint('attempts:', 'bold'));
+    for (const a of extra.attempts) lines.push(indent(toJson(a, 0)));
+  }
+  if (job.errors.length > 0) {
+    lines.push(paint('errors:', 'bold'));
+    for (const e of job.errors) {
+      lines.push(indent(`${paint(`attempt ${e.attempt}`, 'red')} at ${e.at}: ${e.message}`));
+      if (e.stack) lines.push(indent(e.stack, 4));
+    }
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function byIds(
+  pgsched: Pgsched,
+  ids: string[],
+  verb: string,
+  act: (p: Pgsched, id: string) => Promise<boolean>,
+  json?: boolean,
+): Promise<void> {
+  // Every id is checked before anything is changed: a typo in the fifth id writes nothing.
+  const valid = ids.map((id) => parseJobId('job id', id));
+  const done: string[] = [];
+  const skipped: string[] = [];
+  for (const id of valid) ((await act(pgsched, id)) ? done : skipped).push(id);
+  if (json) printJson({ [verb]: done, skipped });
+  else if (done.length > 0) process.stdout.write(`${verb} ${done.length} job(s): ${done.join(', ')}\n`);
+  if (skipped.length > 0) {
+    throw new PgschedError(
+      `not ${verb}: ${skipped.join(', ')} (no such job, or not in a state that allows it)`,
+    );
+  }
+}
+
+async function bulk(
+  pgsched: Pgsched,
+  method: 'retryJobs' | 'cancelJobs',
+  verb: string,
+  filter: ListJobsFilter,
+  json?: boolean,
+): Promise<void> {
+  if (Object.keys(filter).length === 0) throw new UsageError('give job ids, or at least one filter flag');
+  const count = await api(pgsched, method)(filter);
+  if (json) printJson({ [verb]: count });
+  else process.stdout.write(`${verb} ${count} job(s)\n`);
+}
+
+function indent(text: string, n = 2): string {
+  return text
+    .split('\n')
+    .map((l) => `${' '.repeat(n)}${l}`)
+    .join('\n');
+}
