@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Pgsched } from '../client.js';
 import { PgschedError } from '../errors.js';
@@ -82,10 +82,17 @@ async function registerTsx(path: string): Promise<void> {
   );
 }
 
-/** tsx's loader API as seen from `from` (the user's project first, then next to pgsched). */
+/**
+ * tsx's ESM loader API as seen from `from` (the user's project first, then next to pgsched).
+ * require.resolve would pick the CommonJS build, which cannot register the ESM hooks, so the
+ * `import` entry of tsx's exports map is read instead.
+ */
 function resolveFrom(from: string): string | undefined {
   try {
-    return createRequire(from).resolve('tsx/esm/api');
+    const manifest = createRequire(from).resolve('tsx/package.json');
+    const exports = JSON.parse(readFileSync(manifest, 'utf8')).exports?.['./esm/api'];
+    const entry: unknown = exports?.import?.default ?? exports?.import;
+    return typeof entry === 'string' ? join(dirname(manifest), entry) : undefined;
   } catch {
     return undefined;
   }
