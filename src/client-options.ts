@@ -44,6 +44,11 @@ export interface StartOptions {
   schedules?: ScheduleEntry[];
   /** Delete stored schedules missing from `schedules`. Default false. */
   removeUnlistedSchedules?: boolean;
+  /**
+   * How often this process refreshes its entry in the workers registry (`listWorkers()`); an
+   * entry not refreshed for three intervals (a killed process) is no longer listed. Default 10s.
+   */
+  registryInterval?: Duration;
 }
 
 export const clientSchema = z.strictObject({
@@ -72,6 +77,7 @@ const startSchema = z.strictObject({
     .optional(),
   schedules: z.array(z.unknown()).optional(),
   removeUnlistedSchedules: z.boolean().optional(),
+  registryInterval: duration(false).optional(),
 });
 
 const RETENTION_DEFAULTS: RetentionMs = {

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { type Logger, pino } from 'pino';
 import type { Sql } from 'postgres';
 import { clientSchema, type PgschedOptions, parseStartOptions, type StartOptions } from './client-options.js';
@@ -11,11 +13,21 @@ import {
 } from './enqueue.js';
 import { PgschedError, PgschedValidationError } from './errors.js';
 import { validateSchemaName } from './identifiers.js';
+import {
+  createJobs,
+  type JobFilterOptions,
+  type JobManager,
+  type JobPage,
+  type ListJobsOptions,
+  ProgressWriter,
+  type QueueStats,
+} from './jobs/index.js';
 import { createHygiene } from './maintenance/hygiene.js';
 import { Leader } from './maintenance/leader.js';
 import { createPruner } from './maintenance/pruner.js';
 import { createRescuer } from './maintenance/rescuer.js';
-import { createManagement, type Job } from './management.js';
+import { createManagement, type Job, parseJobId } from './management.js';
+import { MetricsCollector, type PgschedMetrics, readMetrics } from './metrics/index.js';
 import { type MigrateResult, migrate } from './migrate.js';
 import { parseOptions } from './options.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './payload.js';
@@ -29,7 +41,9 @@ import {
   type Schedules,
 } from './schedule/index.js';
 import { createWorker } from './worker/create.js';
+import type { WorkerHooks } from './worker/hooks.js';
 import type { Worker } from './worker/worker.js';
+import { createWorkerQueries, Presence, type WorkerInfo } from './workers/index.js';
 
 /** Payload and result types per job name, for typed `define`/`enqueue`/`getJob`. */
 export type JobMap = Record<string, { payload: unknown; result?: unknown }>;
@@ -46,6 +60,11 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
   readonly #registry = new Registry();
   readonly #queries;
   readonly #management;
+  readonly #jobs: JobManager;
+  readonly #workers;
+  readonly #metrics = new MetricsCollector();
+  readonly #hooks: WorkerHooks;
+  #presence: Presence | undefined;
   readonly #enqueueDeps: EnqueueDeps;
   readonly #random: () => number;
   readonly #schedules: Schedules;
@@ -61,7 +80,14 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
     this.logger = opts.logger ?? pino({ name: 'pgsched', level: process.env.PGSCHED_LOG_LEVEL ?? 'info' });
     this.#random = opts.random ?? Math.random;
     this.#queries = createQueries(this.sql, this.schema);
-    this.#management = createManagement(this.sql, this.schema);
+    this.#jobs = createJobs(this.sql, this.schema);
+    this.#management = createManagement(this.sql, this.schema, this.#jobs);
+    this.#workers = createWorkerQueries(this.sql, this.schema);
+    const progress = new ProgressWriter(this.#jobs.queries, this.logger);
+    this.#hooks = {
+      progress: (workerId, row, json) => progress.write(workerId, row.id, row.attempt, row.claimed_at, json),
+      ended: (row, settlement, ms) => this.#metrics.record(row, settlement, ms),
+    };
     this.#enqueueDeps = {
       sql: this.sql,
       queries: this.#queries,
@@ -121,6 +147,59 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
   /** Returns a failed or cancelled job to `pending`. False if it was in another state. */
   retry(id: string | number | bigint): Promise<boolean> {
     return this.#management.retry(id);
+  }
+
+  /**
+   * A page of jobs matching the filter, newest first (or `order: 'oldest'`), at most `limit`
+   * (default 100, at most 1,000). Pass `next` as `after` for the following page: pages are keyed
+   * on the job id, so jobs enqueued meanwhile never shift a page, and no job is seen twice.
+   */
+  listJobs(options?: ListJobsOptions): Promise<JobPage> {
+    return this.#jobs.listJobs(options);
+  }
+
+  /** Deletes a pending or finished job. False if it does not exist or is running (cancel it first). */
+  deleteJob(id: string | number | bigint): Promise<boolean> {
+    return this.#jobs.deleteJob(parseJobId('deleteJob.id', id));
+  }
+
+  /**
+   * Returns every failed or cancelled job matching the filter to `pending` (with one more attempt
+   * where none was left) and returns how many. Of jobs sharing a key, only the newest is retried,
+   * and none while another unfinished job holds the key. The filter needs at least one field.
+   */
+  retryJobs(filter: JobFilterOptions): Promise<number> {
+    return this.#jobs.retryJobs('retryJobs.filter', filter);
+  }
+
+  /**
+   * Cancels every pending or running job matching the filter and returns how many; running ones
+   * have their signal aborted, as `cancel(id)` does. The filter needs at least one field.
+   */
+  cancelJobs(filter: JobFilterOptions): Promise<number> {
+    return this.#jobs.cancelJobs('cancelJobs.filter', filter);
+  }
+
+  /**
+   * Per queue: jobs by state now, jobs completed and failed in the last minute, and both per minute
+   * over the last hour (counted as outcomes are written, so retention does not affect them).
+   */
+  stats(): Promise<QueueStats[]> {
+    return this.#jobs.stats();
+  }
+
+  /** Live pgsched processes of this schema (started and still beating), oldest first. */
+  listWorkers(): Promise<WorkerInfo[]> {
+    return this.#workers.list();
+  }
+
+  /**
+   * The numbers behind a Prometheus `/metrics`: jobs by queue and state (from the database now),
+   * and this process's completed and failed jobs and attempt durations. Render them with
+   * `formatPrometheus()`, or feed them to your own registry.
+   */
+  metrics(): Promise<PgschedMetrics> {
+    return readMetrics(this.#jobs.queries, this.#metrics, this.isLeader);
   }
 
   /**
@@ -189,6 +268,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
         maxResultBytes: this.#enqueueDeps.maxPayloadBytes,
         random: this.#random,
         deleteCompleted: opts.retention.completed === 0,
+        hooks: this.#hooks,
       });
       await this.#worker.start();
     }
@@ -211,6 +291,22 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
       // A schedule created or changed anywhere may be due before the ticker's next planned run.
       if (!opts.pollOnly) this.#unlisten = await this.#schedules.listen(() => leader.wake('schedules'));
     }
+    const worker = this.#worker;
+    this.#presence = new Presence(
+      this.#workers,
+      {
+        id: worker?.id ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+        host: hostname(),
+        pid: process.pid,
+        queues: worker ? (opts.queues ?? null) : [],
+        names: worker ? this.#registry.names() : [],
+        concurrency: worker ? concurrency : 0,
+      },
+      () => this.isLeader,
+      opts.registryInterval ?? 10_000,
+      this.logger,
+    );
+    await this.#presence.start();
   }
 
   /** Whether this process currently holds leadership. */
@@ -227,10 +323,14 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
     const worker = this.#worker;
     const leader = this.#leader;
     const unlisten = this.#unlisten;
+    const presence = this.#presence;
+    this.#presence = undefined;
     this.#worker = undefined;
     this.#leader = undefined;
     this.#unlisten = undefined;
     await Promise.all([worker?.stop(timeoutMs), leader?.stop(), unlisten?.()]);
+    // Listed until its jobs are written, so `listWorkers()` never hides a process still finishing.
+    await presence?.stop();
     this.#started = false;
   }
 }

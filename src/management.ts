@@ -1,43 +1,9 @@
 import type { Sql } from 'postgres';
 import { PgschedError, PgschedValidationError } from './errors.js';
+import type { JobManager } from './jobs/index.js';
+import type { Job } from './jobs/types.js';
 
-export type JobState = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
-
-/** One entry of `Job.errors`: a failed (or interrupted) attempt. */
-export interface JobError {
-  attempt: number;
-  at: string;
-  message: string;
-  name?: string;
-  stack?: string;
-  kind?: string;
-}
-
-/** A job row as `getJob` returns it. */
-export interface Job<P = unknown, R = unknown> {
-  id: string;
-  name: string;
-  queue: string;
-  state: JobState;
-  priority: number;
-  attempt: number;
-  /** Null until first claimed when neither the enqueuer nor a local definition set it. */
-  maxAttempts: number | null;
-  payload: P;
-  result: R | null;
-  errors: JobError[];
-  key: string | null;
-  runAt: Date;
-  lockedBy: string | null;
-  lockedUntil: Date | null;
-  createdAt: Date;
-  startedAt: Date | null;
-  finishedAt: Date | null;
-  /** Scheduled jobs: the schedule, the occurrence key (UUIDv5 of schedule and fire time) and the fire time. */
-  schedule: string | null;
-  occurrence: string | null;
-  fireAt: Date | null;
-}
+export type { Job, JobError, JobState } from './jobs/types.js';
 
 /** Job ids are bigints; accept them as strings, numbers or bigints and pass them on as text. */
 export function parseJobId(field: string, id: unknown): string {
@@ -48,31 +14,20 @@ export function parseJobId(field: string, id: unknown): string {
   return text;
 }
 
-export function createManagement(sql: Sql, schema: string) {
+export function createManagement(sql: Sql, schema: string, manage: JobManager) {
   const jobs = sql`${sql(schema)}.jobs`;
   return {
-    async getJob(id: unknown): Promise<Job | null> {
-      const [row] = await sql<Job[]>`
-        select id, name, queue, state, priority, attempt, max_attempts as "maxAttempts", payload, result, errors, key,
-               run_at as "runAt", locked_by as "lockedBy", locked_until as "lockedUntil", created_at as "createdAt",
-               started_at as "startedAt", finished_at as "finishedAt", schedule, occurrence, fire_at as "fireAt"
-        from ${jobs} where id = ${parseJobId('getJob.id', id)}`;
-      return row ?? null;
+    getJob(id: unknown): Promise<Job | null> {
+      return manage.getJob(parseJobId('getJob.id', id));
     },
 
     /**
-     * Cancels a pending or running job. A running job's row is ended here, so its worker's
-     * outcome matches no row; the NOTIFY lets that worker abort the handler's signal at once.
+     * Cancels a pending or running job. A running job's row is ended here (its attempt recorded
+     * as cancelled), so its worker's outcome matches no row; the NOTIFY lets that worker abort the
+     * handler's signal at once.
      */
     async cancel(id: unknown): Promise<boolean> {
-      const jobId = parseJobId('cancel.id', id);
-      const rows = await sql`
-        with cancelled as (
-          update ${jobs} set state = 'cancelled', finished_at = now(), locked_by = null, locked_until = null
-          where id = ${jobId} and state in ('pending', 'running')
-          returning id, attempt)
-        select pg_notify(${`${schema}.cancel`}, id || ':' || attempt) from cancelled`;
-      return rows.length > 0;
+      return (await manage.cancelIds([parseJobId('cancel.id', id)])) > 0;
     },
 
     /** Puts a failed or cancelled job back to `pending` now, with one more attempt if it had none left. */

@@ -4,6 +4,7 @@ import type { Sql } from 'postgres';
 import { v4 as uuidv4 } from 'uuid';
 import type { Queries } from '../queries.js';
 import type { Registry } from '../registry.js';
+import type { WorkerHooks } from './hooks.js';
 import { Notifier } from './notifier.js';
 import { Worker } from './worker.js';
 
@@ -20,6 +21,7 @@ export interface WorkerSettings {
   maxResultBytes: number;
   random: () => number;
   deleteCompleted: boolean;
+  hooks?: WorkerHooks;
 }
 
 /**
@@ -56,6 +58,7 @@ export function createWorker(
       maxResultBytes: s.maxResultBytes,
       random: s.random,
       deleteCompleted: s.deleteCompleted,
+      hooks: s.hooks,
     },
     queries,
     registry,

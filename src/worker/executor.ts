@@ -11,6 +11,8 @@ export interface ExecutorDeps {
   logger: Logger;
   random: () => number;
   maxResultBytes: number;
+  /** Stores progress of a running attempt (ctx.progress); absent: progress is not stored. */
+  progress?: (row: ClaimedRow, json: string) => Promise<void>;
   /**
    * Receives each attempt's outcome exactly once, never synchronously from `start()`. Null means
    * nothing must be written (the job was cancelled or taken back, so the row is no longer ours).
@@ -36,6 +38,7 @@ export class Attempt {
   /** Why the attempt was interrupted, if it was: a signal first read afterwards is already aborted. */
   #interrupted: AbortReason | undefined;
   #waiters: ((outcome: Settlement | null) => void)[] | undefined;
+  readonly #startedAt = performance.now();
 
   constructor(
     readonly row: ClaimedRow,
@@ -73,6 +76,18 @@ export class Attempt {
       this.#waiters ??= [];
       this.#waiters.push(resolve);
     });
+  }
+
+  /** Milliseconds since the attempt was created (just before it started). */
+  get elapsedMs(): number {
+    return performance.now() - this.#startedAt;
+  }
+
+  /** ctx.progress: validated here (throws), written only while the attempt runs. */
+  progress(value: unknown): Promise<void> {
+    const json = serializePayload('ctx.progress.value', value, this.deps.maxResultBytes);
+    if (this.#outcome !== undefined || !this.deps.progress) return Promise.resolve();
+    return this.deps.progress(this.row, json);
   }
 
   get signal(): AbortSignal {
@@ -207,6 +222,10 @@ class Context implements JobContext {
 
   get signal(): AbortSignal {
     return this.attempt.signal;
+  }
+
+  progress(value: unknown): Promise<void> {
+    return this.attempt.progress(value);
   }
 
   get log(): Logger {

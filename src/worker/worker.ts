@@ -5,6 +5,7 @@ import { OutageBackoff, sleep } from '../retry-delay.js';
 import { Completer } from './completer.js';
 import { type AbortReason, Attempt, type ExecutorDeps } from './executor.js';
 import { Heartbeat } from './heartbeat.js';
+import type { WorkerHooks } from './hooks.js';
 import { JobBuffer } from './job-buffer.js';
 import type { Notifier } from './notifier.js';
 import type { Settlement } from './settlement.js';
@@ -22,6 +23,8 @@ export interface WorkerConfig {
   random: () => number;
   /** Completed jobs are deleted as they are written (retention of completed jobs is 0). */
   deleteCompleted: boolean;
+  /** Progress writes and per-attempt metrics (job management). */
+  hooks?: WorkerHooks;
 }
 
 /**
@@ -77,6 +80,8 @@ export class Worker {
       maxResultBytes: config.maxResultBytes,
       onOutcome: (attempt, settlement) => this.#onOutcome(attempt, settlement),
     };
+    const hooks = config.hooks;
+    if (hooks) this.#executorDeps.progress = (row, json) => hooks.progress(config.workerId, row, json);
     this.#heartbeat = new Heartbeat(
       queries,
       config.workerId,
@@ -84,6 +89,11 @@ export class Worker {
       () => [...this.#leases],
       (lost) => this.#onLeaseLost(lost),
     );
+  }
+
+  /** This worker's id: `locked_by` of the jobs it runs, and its entry in the workers registry. */
+  get id(): string {
+    return this.config.workerId;
   }
 
   get capacity(): number {
@@ -225,6 +235,7 @@ export class Worker {
   #onOutcome(attempt: Attempt, settlement: Settlement | null): void {
     const { id, attempt: number } = attempt.row;
     if (this.#running.get(id) === attempt) this.#running.delete(id);
+    this.config.hooks?.ended(attempt.row, settlement, attempt.elapsedMs);
     if (settlement) this.#completer.add(settlement);
     else this.#release(id, number);
     // Not synchronously: an interrupt lands here from inside the loops of #accept and #onLeaseLost,

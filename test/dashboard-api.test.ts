@@ -1,0 +1,306 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createDashboard } from '../src/dashboard/index.js';
+import { PgschedValidationError } from '../src/errors.js';
+import type { Pgsched } from '../src/index.js';
+import { basic, bearer, caller } from './support/dashboard.js';
+import { useTestDb, waitFor } from './support/db.js';
+
+const db = await useTestDb();
+let pgsched: Pgsched;
+let call: ReturnType<typeof caller>;
+let failedId: string;
+
+beforeAll(async () => {
+  pgsched = db.pgsched();
+  await pgsched.migrate();
+  pgsched.define('boom', async () => {
+    throw new Error('kaboom');
+  });
+  pgsched.define('slow', async (_p, ctx) => {
+    await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+  });
+  call = caller(createDashboard({ pgsched, basePath: '/dash', auth: { token: 's3cret' } }), bearer('s3cret'));
+  failedId = await pgsched.enqueue('boom', { n: 1 }, { maxAttempts: 1, queue: 'api' });
+  await pgsched.start({ concurrency: 2, pollInterval: 100, queues: ['api'] });
+  await waitFor(async () => (await pgsched.getJob(failedId))?.state === 'failed');
+});
+
+describe('authentication', () => {
+  it('answers 401 with a challenge without or with wrong credentials', async () => {
+    for (const authorization of [null, bearer('wrong'), basic('s3cret', 'x'), 's3cret']) {
+      const reply = await call('GET', '/dash/api/schedules', { authorization });
+      expect(reply.status).toBe(401);
+      expect(reply.body.error.code).toBe('unauthorized');
+      expect(reply.headers.get('www-authenticate')).toBe('Bearer realm="pgsched"');
+    }
+    expect((await call('GET', '/dash/metrics', { authorization: null })).status).toBe(401);
+    expect((await call('GET', '/dash/api/openapi.json', { authorization: null })).status).toBe(401);
+    // Actions are refused before anything runs.
+    const put = await call('PUT', '/dash/api/schedules/x', {
+      authorization: null,
+      body: { job: 'j', every: '1h' },
+    });
+    expect(put.status).toBe(401);
+    expect(await pgsched.getSchedule('x')).toBeNull();
+  });
+
+  it('keeps /health and the UI shell public', async () => {
+    const health = await call('GET', '/dash/health', { authorization: null });
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ status: 'ok', database: 'ok' });
+    expect((await call('GET', '/dash/', { authorization: null })).status).toBe(200);
+  });
+
+  it('accepts HTTP Basic credentials when configured so', async () => {
+    const dashboard = createDashboard({ pgsched, auth: { username: 'ops', password: 'pw' } });
+    const basicCall = caller(dashboard, basic('ops', 'pw'));
+    expect((await basicCall('GET', '/api/schedules')).status).toBe(200);
+    const wrong = await basicCall('GET', '/api/schedules', { authorization: basic('ops', 'nope') });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('www-authenticate')).toBe('Basic realm="pgsched"');
+  });
+
+  it('lets the UI ask without a browser prompt', async () => {
+    const dashboard = createDashboard({ pgsched, auth: { username: 'ops', password: 'pw' } });
+    const reply = await dashboard.fetch(
+      new Request('http://x/api/stats', { headers: { 'x-pgsched-ui': '1' } }),
+    );
+    expect(reply.status).toBe(401);
+    expect(reply.headers.get('www-authenticate')).toBeNull();
+  });
+});
+
+describe('read-only and CSRF', () => {
+  it('refuses every action with 403 when read-only, and still reads', async () => {
+    const ro = caller(createDashboard({ pgsched, readOnly: true }), null);
+    expect((await ro('GET', `/api/jobs/${failedId}`)).status).toBe(200);
+    for (const [method, path] of [
+      ['POST', '/api/jobs'],
+      ['POST', `/api/jobs/${failedId}/retry`],
+      ['DELETE', `/api/jobs/${failedId}`],
+      ['POST', '/api/jobs/retry'],
+      ['PUT', '/api/schedules/ro'],
+      ['POST', '/api/queues/api/pause'],
+    ] as const) {
+      const reply = await ro(method, path, { body: { name: 'boom', job: 'boom', every: '1h' } });
+      expect(reply.status, `${method} ${path}`).toBe(403);
+      expect(reply.body.error.code).toBe('read_only');
+    }
+    expect((await pgsched.getJob(failedId))!.state).toBe('failed');
+    expect(await pgsched.getSchedule('ro')).toBeNull();
+  });
+
+  it('refuses actions that a form or a simple cross-site request could send', async () => {
+    for (const contentType of [
+      'application/x-www-form-urlencoded',
+      'text/plain',
+      'multipart/form-data; boundary=x',
+    ]) {
+      const reply = await call('POST', `/dash/api/jobs/${failedId}/retry`, { raw: 'a=1', contentType });
+      expect(reply.status).toBe(415);
+      expect(reply.body.error.code).toBe('unsupported_media_type');
+    }
+    expect((await pgsched.getJob(failedId))!.state).toBe('failed');
+  });
+});
+
+describe('jobs', () => {
+  it('enqueues with the library validation and shows the job', async () => {
+    const created = await call('POST', '/dash/api/jobs', {
+      body: {
+        name: 'later',
+        payload: { to: 'a@b.c' },
+        options: { queue: 'other', delay: '1h', priority: 3 },
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'later', queue: 'other', state: 'pending', priority: 3 });
+    const row = await pgsched.getJob(created.body.id);
+    expect(row).toMatchObject({ name: 'later', payload: { to: 'a@b.c' }, priority: 3 });
+    const shown = await call('GET', `/dash/api/jobs/${created.body.id}`);
+    expect(shown.body).toMatchObject({ id: created.body.id, payload: { to: 'a@b.c' } });
+  });
+
+  it('answers 400 naming the field for bad input, and writes nothing', async () => {
+    const before = await db.sql`select count(*)::int as n from pgsched.jobs`;
+    const cases: [unknown, string][] = [
+      [{ name: 'x', options: { priority: 1.5 } }, 'enqueue.options.priority'],
+      [{ name: 'x', options: { delay: 'soon' } }, 'enqueue.options.delay'],
+      [{ name: '', payload: 1 }, 'enqueue.name'],
+      [{ name: 'x', extra: 1 }, 'body.extra'],
+      [{ name: 'x', options: { tx: {} } }, 'body.options.tx'],
+      [{ name: 'x', options: [] }, 'body.options'],
+    ];
+    for (const [body, field] of cases) {
+      const reply = await call('POST', '/dash/api/jobs', { body });
+      expect(reply.status, JSON.stringify(body)).toBe(400);
+      expect(reply.body.error).toMatchObject({ code: 'validation', field });
+      expect(reply.body.error.message).toContain(field);
+    }
+    const invalidJson = await call('POST', '/dash/api/jobs', {
+      raw: '{"name":',
+      contentType: 'application/json',
+    });
+    expect(invalidJson.status).toBe(400);
+    expect(invalidJson.body.error.field).toBe('body');
+    const notObject = await call('POST', '/dash/api/jobs', { body: [1] });
+    expect(notObject.body.error.field).toBe('body');
+    const after = await db.sql`select count(*)::int as n from pgsched.jobs`;
+    expect(after[0]!.n).toBe(before[0]!.n);
+  });
+
+  it('answers 404 for a missing job and 400 for a malformed id', async () => {
+    expect((await call('GET', '/dash/api/jobs/987654321')).status).toBe(404);
+    const bad = await call('GET', '/dash/api/jobs/abc');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toBe('getJob.id');
+    expect((await call('POST', '/dash/api/jobs/987654321/retry')).status).toBe(404);
+    expect((await call('POST', '/dash/api/jobs/987654321/cancel')).status).toBe(404);
+  });
+
+  it('retries a failed job and cancels a pending one; wrong states answer 409', async () => {
+    const pending = await pgsched.enqueue('nobody-runs-this', {}, { queue: 'idle' });
+    const notFailed = await call('POST', `/dash/api/jobs/${pending}/retry`);
+    expect(notFailed.status).toBe(409);
+    expect(notFailed.body.error.code).toBe('invalid_state');
+
+    const cancelled = await call('POST', `/dash/api/jobs/${pending}/cancel`);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.state).toBe('cancelled');
+    expect((await pgsched.getJob(pending))!.state).toBe('cancelled');
+    expect((await call('POST', `/dash/api/jobs/${pending}/cancel`)).status).toBe(409);
+
+    const retried = await call('POST', `/dash/api/jobs/${pending}/retry`);
+    expect(retried.status).toBe(200);
+    expect(retried.body.state).toBe('pending');
+
+    // The failed job goes back to the worker, which fails it again.
+    const retry = await call('POST', `/dash/api/jobs/${failedId}/retry`);
+    expect(retry.status).toBe(200);
+    await waitFor(async () => {
+      const job = await pgsched.getJob(failedId);
+      return job?.state === 'failed' && job.attempt === 2;
+    });
+  });
+});
+
+describe('schedules', () => {
+  it('creates, updates with expectedVersion, answers 409 on a stale version, pauses, resumes, deletes', async () => {
+    const created = await call('PUT', '/dash/api/schedules/nightly', {
+      body: { job: 'report', cron: '0 2 * * *', tz: 'Europe/Berlin', expectedVersion: 0 },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'nightly', version: 1, tz: 'Europe/Berlin', paused: false });
+    expect(created.body.upcoming).toHaveLength(5);
+    for (const t of created.body.upcoming) expect(new Date(t).getTime()).toBeGreaterThan(Date.now());
+
+    const stale = await call('PUT', '/dash/api/schedules/nightly', {
+      body: { job: 'report', cron: '0 3 * * *', expectedVersion: 0 },
+    });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error.code).toBe('version_conflict');
+    expect((await pgsched.getSchedule('nightly'))!.spec.cron).toBe('0 2 * * *');
+
+    const updated = await call('PUT', '/dash/api/schedules/nightly', {
+      body: { job: 'report', cron: '0 3 * * *', tz: 'Europe/Berlin', expectedVersion: 1 },
+    });
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({ version: 2, spec: { cron: '0 3 * * *' } });
+
+    const invalid = await call('PUT', '/dash/api/schedules/nightly', {
+      body: { job: 'report', cron: 'nope' },
+    });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error.field).toMatch(/cron/);
+
+    const list = await call('GET', '/dash/api/schedules');
+    expect(list.body.schedules.map((s: { name: string }) => s.name)).toEqual(['nightly']);
+
+    const paused = await call('POST', '/dash/api/schedules/nightly/pause');
+    expect(paused.body).toMatchObject({ paused: true, upcoming: [] });
+    expect((await pgsched.getSchedule('nightly'))!.paused).toBe(true);
+    const resumed = await call('POST', '/dash/api/schedules/nightly/resume');
+    expect(resumed.body.paused).toBe(false);
+
+    expect((await call('DELETE', '/dash/api/schedules/nightly')).status).toBe(204);
+    expect(await pgsched.getSchedule('nightly')).toBeNull();
+    for (const [method, path] of [
+      ['GET', '/dash/api/schedules/nightly'],
+      ['DELETE', '/dash/api/schedules/nightly'],
+      ['POST', '/dash/api/schedules/nightly/pause'],
+      ['POST', '/dash/api/schedules/nightly/resume'],
+    ] as const) {
+      const reply = await call(method, path);
+      expect(reply.status, `${method} ${path}`).toBe(404);
+      expect(reply.body.error.code).toBe('not_found');
+    }
+  });
+});
+
+describe('documents and UI', () => {
+  it('serves an OpenAPI 3.1 document of every route', async () => {
+    const reply = await call('GET', '/dash/api/openapi.json');
+    expect(reply.body.openapi).toBe('3.1.0');
+    expect(reply.body.servers).toEqual([{ url: '/dash/api' }]);
+    expect(reply.body.components.securitySchemes.dashboard).toEqual({ type: 'http', scheme: 'bearer' });
+    expect(Object.keys(reply.body.paths).sort()).toEqual(
+      [
+        '/jobs',
+        '/jobs/cancel',
+        '/jobs/retry',
+        '/jobs/{id}',
+        '/jobs/{id}/cancel',
+        '/jobs/{id}/retry',
+        '/queues',
+        '/queues/{name}',
+        '/queues/{name}/pause',
+        '/queues/{name}/resume',
+        '/schedules',
+        '/schedules/{name}',
+        '/schedules/{name}/pause',
+        '/schedules/{name}/resume',
+        '/stats',
+        '/workers',
+      ].sort(),
+    );
+  });
+
+  it('serves Prometheus text at /metrics', async () => {
+    const reply = await call('GET', '/dash/metrics');
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get('content-type')).toContain('text/plain; version=0.0.4');
+    expect(reply.text).toContain('# TYPE pgsched_jobs gauge');
+    expect(reply.text).toMatch(/pgsched_jobs\{queue="api",state="failed"\} \d+/);
+    expect(reply.text).toMatch(/^pgsched_leader(\{[^}]*\})? [01]$/m);
+  });
+
+  it('serves the UI with its settings, a strict CSP and the vendored libraries', async () => {
+    const redirect = await call('GET', '/dash');
+    expect(redirect.status).toBe(301);
+    expect(redirect.headers.get('location')).toBe('/dash/');
+    const page = await call('GET', '/dash/');
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(page.text).toContain('{"basePath":"/dash","readOnly":false,"auth":"token"}');
+    expect(page.headers.get('content-security-policy')).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/);
+    for (const asset of [
+      'app.js',
+      'style.css',
+      'vendor/preact.mjs',
+      'vendor/hooks.mjs',
+      'vendor/htm.mjs',
+      'vendor/uPlot.esm.js',
+    ]) {
+      const reply = await call('GET', `/dash/assets/${asset}`, { authorization: null });
+      expect(reply.status, asset).toBe(200);
+      expect(reply.text.length).toBeGreaterThan(100);
+    }
+    expect((await call('GET', '/dash/assets/..%2F..%2Fpackage.json')).status).toBe(404);
+    expect((await call('GET', '/dash/api/nope')).status).toBe(404);
+  });
+
+  it('rejects bad options naming the field', () => {
+    expect(() => createDashboard({ pgsched, basePath: 'no-slash' })).toThrow(PgschedValidationError);
+    expect(() => createDashboard({ pgsched, auth: { token: '' } })).toThrow(/createDashboard\.options\.auth/);
+    expect(() => createDashboard({ pgsched: {} as Pgsched })).toThrow(/createDashboard\.options\.pgsched/);
+  });
+});
