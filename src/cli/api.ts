@@ -1,29 +1,14 @@
 import type { Pgsched } from '../client.js';
 import { PgschedError } from '../errors.js';
-import type { Job } from '../management.js';
 
 /**
- * The management and flow-control API the CLI drives (issue 13's contract). The CLI reaches it
- * through `api(pgsched, name)` so that each command fails with one clear line, not a TypeError,
- * when it runs against a pgsched that lacks the method.
+ * Queue policies and pause/resume (issue 13's contract), which the CLI reaches through
+ * `api(pgsched, name)` so that each `queues` command fails with one clear line, not a TypeError,
+ * against a pgsched that lacks the method.
  */
-export interface ListJobsFilter {
-  state?: string;
-  queue?: string;
-  name?: string;
-  group?: string;
-  key?: string;
-  limit?: number;
-  after?: string;
-}
-
-export interface JobPage {
-  jobs: Job[];
-  next: string | null;
-}
-
 export interface RateLimit {
   limit: number;
+  /** Milliseconds (as stored), or a duration string (as given to setQueue). */
   period: string | number;
 }
 
@@ -40,13 +25,7 @@ export interface QueueInfo extends QueuePolicy {
   counts?: Record<string, number>;
 }
 
-export interface ManagementApi {
-  listJobs(filter: ListJobsFilter): Promise<JobPage>;
-  deleteJob(id: string): Promise<boolean>;
-  retryJobs(filter: ListJobsFilter): Promise<number>;
-  cancelJobs(filter: ListJobsFilter): Promise<number>;
-  stats(): Promise<unknown>;
-  listWorkers(): Promise<Record<string, unknown>[]>;
+export interface QueueApi {
   setQueue(name: string, policy: QueuePolicy): Promise<unknown>;
   getQueue(name: string): Promise<QueueInfo | null>;
   listQueues(): Promise<QueueInfo[]>;
@@ -55,10 +34,24 @@ export interface ManagementApi {
 }
 
 /** The method `name` of `pgsched`, bound, or an error saying this pgsched does not have it. */
-export function api<K extends keyof ManagementApi>(pgsched: Pgsched, name: K): ManagementApi[K] {
-  const method = (pgsched as unknown as Partial<ManagementApi>)[name];
+export function api<K extends keyof QueueApi>(pgsched: Pgsched, name: K): QueueApi[K] {
+  const method = (pgsched as unknown as Partial<QueueApi>)[name];
   if (typeof method !== 'function') {
     throw new PgschedError(`this version of pgsched has no ${name}(): upgrade pgsched`);
   }
-  return method.bind(pgsched) as ManagementApi[K];
+  return method.bind(pgsched) as QueueApi[K];
+}
+
+/** 60000 → `1m`, 1500 → `1500ms`: periods as people write them. */
+export function formatPeriod(period: string | number): string {
+  if (typeof period === 'string') return period;
+  for (const [unit, ms] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const) {
+    if (period >= ms && period % ms === 0) return `${period / ms}${unit}`;
+  }
+  return `${period}ms`;
 }

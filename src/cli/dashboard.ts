@@ -1,6 +1,11 @@
-import { createServer, type Server } from 'node:http';
 import type { Command } from 'commander';
 import { Pgsched } from '../client.js';
+import {
+  type DashboardAuth,
+  type ServeDashboardOptions,
+  type ServedDashboard,
+  serveDashboard,
+} from '../dashboard/index.js';
 import { PgschedError } from '../errors.js';
 import {
   cliLogger,
@@ -25,18 +30,7 @@ interface Options extends DbOptions {
   basePath?: string;
 }
 
-/** The contract of `createDashboard` from 'pgsched/dashboard' (issue 14). */
-export type DashboardAuth = { token: string } | { username: string; password: string } | false;
-interface Dashboard {
-  listener(req: unknown, res: unknown): void;
-  close(): Promise<void> | void;
-}
-type CreateDashboard = (options: {
-  pgsched: Pgsched;
-  basePath?: string;
-  auth?: DashboardAuth;
-  readOnly?: boolean;
-}) => Dashboard;
+type Auth = DashboardAuth | false;
 
 export function registerDashboard(program: Command): void {
   const command = withDb(program.command('dashboard'))
@@ -55,7 +49,7 @@ export function registerDashboard(program: Command): void {
   );
 }
 
-export function authOf(o: Pick<Options, 'token' | 'user' | 'password'>): DashboardAuth {
+export function authOf(o: Pick<Options, 'token' | 'user' | 'password'>): Auth {
   const token = o.token ?? process.env.PGSCHED_DASHBOARD_TOKEN;
   const password = o.password ?? process.env.PGSCHED_DASHBOARD_PASSWORD;
   if (token && (o.user || o.password))
@@ -78,7 +72,7 @@ async function runDashboard(o: Options): Promise<void> {
   const pgsched = new Pgsched({ sql, schema: schemaOf(o), logger: cliLogger() });
   const stop = untilStopSignal();
   try {
-    const served = await serveDashboard(pgsched, { port, host: o.host, auth, readOnly: o.readOnly ?? false });
+    const served = await serve({ pgsched, port, host: o.host, auth, readOnly: o.readOnly ?? false });
     process.stdout.write(`pgsched dashboard: ${served.url}${auth === false ? '' : ' (auth required)'}\n`);
     await stop.stopped;
     await served.close();
@@ -88,49 +82,20 @@ async function runDashboard(o: Options): Promise<void> {
   }
 }
 
-/** Serves the dashboard of `pgsched` over node:http; `close()` stops both. */
-export async function serveDashboard(
-  pgsched: Pgsched,
-  o: { port: number; host: string; auth: DashboardAuth; readOnly: boolean },
-): Promise<{ url: string; server: Server; close(): Promise<void> }> {
-  const dashboard = (await loadCreateDashboard())({ pgsched, auth: o.auth, readOnly: o.readOnly });
-  const server = createServer((req, res) => dashboard.listener(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new PgschedError(`port ${o.port} on ${o.host} is in use: pass another --port`)
-          : error,
-      ),
-    );
-    server.listen(o.port, o.host, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : o.port;
-  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
-  return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/`,
-    server,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await dashboard.close();
-    },
-  };
-}
-
-async function loadCreateDashboard(): Promise<CreateDashboard> {
-  // A variable specifier: the dashboard module is optional at type-check time.
-  const specifier = '../dashboard/index.js';
-  try {
-    const module = (await import(specifier)) as { createDashboard?: CreateDashboard };
-    if (typeof module.createDashboard === 'function') return module.createDashboard;
-  } catch (error) {
-    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-  }
-  throw new PgschedError('this build of pgsched has no dashboard (pgsched/dashboard is missing)');
-}
-
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** serveDashboard, with a port in use said in one line that names the flag. */
+export async function serve(
+  options: ServeDashboardOptions & { port: number; host: string },
+): Promise<ServedDashboard> {
+  try {
+    return await serveDashboard(options);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'EADDRINUSE') {
+      throw new PgschedError(`port ${options.port} on ${options.host} is in use: pass another --port`);
+    }
+    throw error;
+  }
 }

@@ -13,7 +13,7 @@ import {
   schemaOf,
   withDb,
 } from './context.js';
-import { serveDashboard } from './dashboard.js';
+import { serve } from './dashboard.js';
 import { type DevPostgres, startDevPostgres } from './embedded.js';
 import { loadWorkerModule } from './load-module.js';
 import { paint } from './output.js';
@@ -30,7 +30,7 @@ interface Options extends DbOptions {
 /** What `pgsched dev` started, so that `demo` and tests can drive the same thing. */
 export interface DevSession {
   url: string;
-  dashboardUrl: string | null;
+  dashboardUrl: string;
   worker: Pgsched | null;
   stop(): Promise<void>;
 }
@@ -132,22 +132,11 @@ export async function startDev(o: DevOptions): Promise<DevSession> {
       line('worker', `${o.worker}`);
     }
 
-    let dashboardUrl: string | null = null;
-    try {
-      const pgsched = new Pgsched({ sql, schema: o.schema, logger: cliLogger() });
-      const served = await serveDashboard(pgsched, {
-        port: o.port,
-        host: o.host,
-        auth: false,
-        readOnly: false,
-      });
-      stops.push(() => served.close());
-      dashboardUrl = served.url;
-      line('dashboard', served.url);
-    } catch (error) {
-      // The database and worker are still worth having; say why there is no dashboard.
-      line('dashboard', `not started: ${describe(error)}`);
-    }
+    const pgsched = new Pgsched({ sql, schema: o.schema, logger: cliLogger() });
+    const served = await serve({ pgsched, port: o.port, host: o.host, auth: false, readOnly: false });
+    stops.push(() => served.close());
+    const dashboardUrl = served.url;
+    line('dashboard', dashboardUrl);
     return { url, dashboardUrl, worker, stop: stopAll };
   } catch (error) {
     await stopAll();

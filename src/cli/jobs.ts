@@ -1,10 +1,19 @@
 import type { Command } from 'commander';
 import type { Pgsched } from '../client.js';
 import { PgschedError } from '../errors.js';
+import type { JobAttempt, JobFilterOptions } from '../jobs/index.js';
 import { type Job, parseJobId } from '../management.js';
-import { api, type ListJobsFilter } from './api.js';
 import { type DbOptions, example, intOption, UsageError, withDb, withJson, withPgsched } from './context.js';
-import { type Column, paint, printJson, printTable, renderDetails, stateColour, toJson } from './output.js';
+import {
+  type Column,
+  paint,
+  printJson,
+  printTable,
+  renderDetails,
+  renderTable,
+  stateColour,
+  toJson,
+} from './output.js';
 
 interface FilterFlags {
   state?: string;
@@ -20,6 +29,15 @@ interface ListOptions extends DbOptions, FilterFlags {
 }
 type ActOptions = DbOptions & FilterFlags & { json?: boolean };
 
+const ATTEMPT_COLUMNS: Column<JobAttempt>[] = [
+  { header: '#', value: (a) => a.attempt, align: 'right' },
+  { header: 'outcome', value: (a) => a.outcome, colour: (a) => stateColour(a.outcome) },
+  { header: 'started', value: (a) => a.startedAt },
+  { header: 'finished', value: (a) => a.finishedAt },
+  { header: 'worker', value: (a) => a.worker },
+  { header: 'error', value: (a) => a.error?.message },
+];
+
 const JOB_COLUMNS: Column<Job>[] = [
   { header: 'id', value: (j) => j.id, align: 'right' },
   { header: 'name', value: (j) => j.name },
@@ -33,23 +51,31 @@ const JOB_COLUMNS: Column<Job>[] = [
 
 function filterFlags(command: Command): Command {
   return command
-    .option('--state <state>', 'pending | running | completed | failed | cancelled')
+    .option(
+      '--state <state>',
+      'pending, running, completed, failed or cancelled (comma-separated for several)',
+    )
     .option('--queue <queue>', 'only this queue')
     .option('--name <name>', 'only jobs of this name')
     .option('--group <group>', 'only this group')
     .option('--key <key>', 'only the job(s) with this key');
 }
 
-function filterOf(options: FilterFlags): ListJobsFilter {
-  const { state, queue, name, group, key } = options;
-  const filter: ListJobsFilter = { state, queue, name, group, key };
-  for (const k of Object.keys(filter) as (keyof ListJobsFilter)[])
-    if (filter[k] === undefined) delete filter[k];
-  return filter;
+/** The flags given, as the library's filter; it validates them and names the bad one. */
+function filterOf(options: FilterFlags): JobFilterOptions {
+  const filter: Record<string, unknown> = {};
+  for (const k of ['state', 'queue', 'name', 'group', 'key'] as const) {
+    const value = options[k];
+    if (value !== undefined) filter[k] = k === 'state' && value.includes(',') ? value.split(',') : value;
+  }
+  return filter as JobFilterOptions;
 }
 
 export function registerJobs(program: Command): void {
-  const jobs = program.command('jobs').description('list, inspect, retry, cancel and delete jobs');
+  const jobs = program
+    .command('jobs')
+    .helpCommand(false)
+    .description('list, inspect, retry, cancel and delete jobs');
   example(jobs, 'pgsched jobs list --state failed', 'pgsched jobs retry 41 42');
 
   const list = withJson(withDb(filterFlags(jobs.command('list'))))
@@ -72,7 +98,7 @@ export function registerJobs(program: Command): void {
   const actions = {
     retry: { verb: 'retried', single: (p: Pgsched, id: string) => p.retry(id), bulk: 'retryJobs' },
     cancel: { verb: 'cancelled', single: (p: Pgsched, id: string) => p.cancel(id), bulk: 'cancelJobs' },
-    delete: { verb: 'deleted', single: (p: Pgsched, id: string) => api(p, 'deleteJob')(id), bulk: undefined },
+    delete: { verb: 'deleted', single: (p: Pgsched, id: string) => p.deleteJob(id), bulk: undefined },
   } as const;
   const describeAction = {
     retry: 'return failed or cancelled jobs to pending (by id, or every job matching the filter)',
@@ -108,10 +134,7 @@ export function registerJobs(program: Command): void {
 }
 
 async function listJobs(pgsched: Pgsched, o: ListOptions): Promise<void> {
-  const page = await api(
-    pgsched,
-    'listJobs',
-  )({
+  const page = await pgsched.listJobs({
     ...filterOf(o),
     limit: intOption('--limit', o.limit, 1, 1000),
     ...(o.after === undefined ? {} : { after: o.after }),
@@ -125,11 +148,6 @@ async function showJob(pgsched: Pgsched, id: string, json?: boolean): Promise<vo
   const job = await pgsched.getJob(parseJobId('job id', id));
   if (!job) throw new PgschedError(`job ${id} not found`);
   if (json) return printJson(job);
-  const extra = job as Job & {
-    group?: string | null;
-    progress?: unknown;
-    attempts?: Record<string, unknown>[];
-  };
   const lines = [
     renderDetails([
       ['id', job.id],
@@ -139,8 +157,8 @@ async function showJob(pgsched: Pgsched, id: string, json?: boolean): Promise<vo
       ['attempt', `${job.attempt} of ${job.maxAttempts ?? '-'}`],
       ['priority', job.priority],
       ['key', job.key],
-      ...(extra.group !== undefined ? [['group', extra.group] as [string, unknown]] : []),
-      ...(extra.progress !== undefined ? [['progress', extra.progress] as [string, unknown]] : []),
+      ['group', job.group],
+      ['progress', job.progress],
       ['schedule', job.schedule],
       ['run at', job.runAt],
       ['created', job.createdAt],
@@ -151,9 +169,9 @@ async function showJob(pgsched: Pgsched, id: string, json?: boolean): Promise<vo
     `${paint('payload:', 'bold')}\n${indent(toJson(job.payload))}`,
     `${paint('result:', 'bold')}\n${indent(toJson(job.result))}`,
   ];
-  if (extra.attempts?.length) {
+  if (job.attempts.length > 0) {
     lines.push(paint('attempts:', 'bold'));
-    for (const a of extra.attempts) lines.push(indent(toJson(a, 0)));
+    lines.push(indent(renderTable(job.attempts, ATTEMPT_COLUMNS)));
   }
   if (job.errors.length > 0) {
     lines.push(paint('errors:', 'bold'));
@@ -190,11 +208,11 @@ async function bulk(
   pgsched: Pgsched,
   method: 'retryJobs' | 'cancelJobs',
   verb: string,
-  filter: ListJobsFilter,
+  filter: JobFilterOptions,
   json?: boolean,
 ): Promise<void> {
   if (Object.keys(filter).length === 0) throw new UsageError('give job ids, or at least one filter flag');
-  const count = await api(pgsched, method)(filter);
+  const count = await pgsched[method](filter);
   if (json) printJson({ [verb]: count });
   else process.stdout.write(`${verb} ${count} job(s)\n`);
 }

@@ -21,6 +21,7 @@ export function stateColour(state: string): Colour | undefined {
     case 'completed':
       return 'green';
     case 'failed':
+    case 'lease-expired':
       return 'red';
     case 'running':
       return 'cyan';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { PgschedError } from '../errors.js';
 import { validateQueueName } from '../identifiers.js';
-import { api, type QueueInfo, type QueuePolicy, type RateLimit } from './api.js';
+import { api, formatPeriod, type QueueInfo, type QueuePolicy, type RateLimit } from './api.js';
 import { type DbOptions, example, intOption, UsageError, withDb, withJson, withPgsched } from './context.js';
 import { type Column, printJson, printTable, renderDetails } from './output.js';
 
@@ -15,7 +15,7 @@ interface SetOptions extends ReadOptions {
 
 const STATES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
 
-const rate = (r: RateLimit | null | undefined) => (r ? `${r.limit}/${r.period}` : null);
+const rate = (r: RateLimit | null | undefined) => (r ? `${r.limit}/${formatPeriod(r.period)}` : null);
 const QUEUE_COLUMNS: Column<QueueInfo>[] = [
   { header: 'queue', value: (q) => q.name },
   {
@@ -31,7 +31,10 @@ const QUEUE_COLUMNS: Column<QueueInfo>[] = [
 ];
 
 export function registerQueues(program: Command): void {
-  const queues = program.command('queues').description('queue counts and policies; pause and resume');
+  const queues = program
+    .command('queues')
+    .helpCommand(false)
+    .description('queue counts and policies; pause and resume');
   example(queues, 'pgsched queues list', 'pgsched queues pause emails');
 
   const list = withJson(withDb(queues.command('list')))

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import type { Pgsched } from '../client.js';
 import { parseDuration } from '../duration.js';
-import { api } from './api.js';
+import type { QueueStats } from '../jobs/index.js';
+import type { WorkerInfo } from '../workers/queries.js';
 import { type DbOptions, example, withDb, withJson, withPgsched } from './context.js';
-import { type Column, formatTime, paint, renderTable, toJson } from './output.js';
+import { type Column, formatTime, paint, renderTable, stateColour, toJson } from './output.js';
 import { sleep, untilStopSignal } from './shutdown.js';
 
 interface Options extends DbOptions {
@@ -11,8 +12,6 @@ interface Options extends DbOptions {
   watch?: boolean;
   interval: string;
 }
-
-type Row = Record<string, unknown>;
 
 export function registerStats(program: Command): void {
   const command = withJson(withDb(program.command('stats')))
@@ -54,62 +53,42 @@ async function stats(pgsched: Pgsched, o: Options): Promise<void> {
 
 interface Snapshot {
   at: string;
-  queues: Row[];
-  workers: Row[] | null;
+  queues: QueueStats[];
+  workers: WorkerInfo[];
 }
 
 async function snapshotOf(pgsched: Pgsched): Promise<Snapshot> {
-  const raw = await api(pgsched, 'stats')();
-  // Workers are listed when this pgsched can; stats alone are still worth showing.
-  const workers =
-    typeof (pgsched as unknown as Row).listWorkers === 'function'
-      ? await api(pgsched, 'listWorkers')()
-      : null;
-  return { at: new Date().toISOString(), queues: queueRows(raw), workers };
+  const [queues, workers] = await Promise.all([pgsched.stats(), pgsched.listWorkers()]);
+  return { at: new Date().toISOString(), queues, workers };
 }
 
-/** stats() per queue, as an array of rows whether it came as an array or keyed by queue. */
-function queueRows(raw: unknown): Row[] {
-  const source = (raw as { queues?: unknown })?.queues ?? raw;
-  if (Array.isArray(source)) return source as Row[];
-  if (source && typeof source === 'object')
-    return Object.entries(source as Record<string, Row>).map(([queue, v]) => ({ queue, ...v }));
-  return [];
-}
-
-/** Nested objects (counts by state, per-minute figures) become columns of their own. */
-function flatten(row: Row, prefix = ''): Row {
-  const out: Row = {};
-  for (const [k, v] of Object.entries(row)) {
-    if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date))
-      Object.assign(out, flatten(v as Row, `${prefix}${k}.`));
-    else out[`${prefix}${k}`] = v;
-  }
-  return out;
-}
+const STATES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
+const QUEUE_COLUMNS: Column<QueueStats>[] = [
+  { header: 'queue', value: (q) => q.queue },
+  ...STATES.map((s) => ({
+    header: s,
+    value: (q: QueueStats) => q.counts[s],
+    align: 'right' as const,
+    colour: (q: QueueStats) => (q.counts[s] > 0 ? stateColour(s) : undefined),
+  })),
+  { header: 'done/min', value: (q) => q.completedLastMinute, align: 'right' },
+  { header: 'failed/min', value: (q) => q.failedLastMinute, align: 'right' },
+];
+const WORKER_COLUMNS: Column<WorkerInfo>[] = [
+  { header: 'worker', value: (w) => w.id },
+  { header: 'host', value: (w) => w.host },
+  { header: 'pid', value: (w) => w.pid, align: 'right' },
+  { header: 'queues', value: (w) => w.queues?.join(',') ?? 'all' },
+  { header: 'running', value: (w) => `${w.running}/${w.concurrency}`, align: 'right' },
+  { header: 'leader', value: (w) => (w.leader ? 'yes' : '') },
+  { header: 'started', value: (w) => w.startedAt },
+  { header: 'last seen', value: (w) => w.lastSeenAt },
+];
 
 function render(s: Snapshot): string {
-  const rows = s.queues.map((r) => flatten(r));
-  const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const short = (k: string) => k.replace(/^(counts|states?|byState)\./, '');
-  const columns: Column<Row>[] = keys.map((k) => ({
-    header: short(k),
-    value: (r) => r[k] ?? 0,
-    align: typeof rows.find((r) => r[k] !== undefined)?.[k] === 'number' ? 'right' : 'left',
-  }));
   const parts = [paint(`pgsched stats at ${formatTime(s.at)}`, 'bold')];
-  parts.push(rows.length ? renderTable(rows, columns) : 'no queues');
-  if (s.workers) {
-    parts.push('', paint(`${s.workers.length} live worker(s)`, 'bold'));
-    if (s.workers.length) {
-      const wkeys = [...new Set(s.workers.flatMap((w) => Object.keys(w)))];
-      parts.push(
-        renderTable(
-          s.workers,
-          wkeys.map((k) => ({ header: k, value: (w: Row) => w[k] })),
-        ),
-      );
-    }
-  }
+  parts.push(s.queues.length ? renderTable(s.queues, QUEUE_COLUMNS) : 'no queues');
+  parts.push('', paint(`${s.workers.length} live worker(s)`, 'bold'));
+  if (s.workers.length) parts.push(renderTable(s.workers, WORKER_COLUMNS));
   return parts.join('\n');
 }
