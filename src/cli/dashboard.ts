@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
 import { Pgsched } from '../client.js';
-import {
-  type DashboardAuth,
-  type ServeDashboardOptions,
-  type ServedDashboard,
-  serveDashboard,
-} from '../dashboard/index.js';
+import type { DashboardAuth, ServeDashboardOptions, ServedDashboard } from '../dashboard/index.js';
 import { PgschedError } from '../errors.js';
 import {
   cliLogger,
@@ -86,11 +81,15 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
-/** serveDashboard, with a port in use said in one line that names the flag. */
+/**
+ * serveDashboard, with a port in use said in one line that names the flag. Imported on use: the
+ * dashboard (hono, the UI) costs every other command ~150 ms of start-up otherwise.
+ */
 export async function serve(
   options: ServeDashboardOptions & { port: number; host: string },
 ): Promise<ServedDashboard> {
   try {
+    const { serveDashboard } = await import('../dashboard/index.js');
     return await serveDashboard(options);
   } catch (error) {
     if ((error as { code?: string }).code === 'EADDRINUSE') {
