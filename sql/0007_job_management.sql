@@ -1,10 +1,5 @@
 -- Job management: progress, attempt history, throughput counters and the live workers registry.
 
--- The group a job belongs to within its queue. Migration 0006 (flow control) adds the column with
--- its own constraints; IF NOT EXISTS makes this a no-op there, and lets listing filter by group
--- on a schema migrated without it.
-alter table :SCHEMA.jobs add column if not exists "group" text;
-
 -- `progress`: the latest value a handler reported through ctx.progress (any JSON).
 -- `history`: the attempts that ended without completing the job (failed, snoozed, cancelled,
 -- lease expired, shutdown), oldest first, at most 100. Those outcomes already rewrite the row, so
@@ -49,7 +44,8 @@ create table :SCHEMA.workers (
 
 -- Same signature and plan settings as in 0004; what changed:
 --  * a non-completing outcome appends its attempt to `history` (outcome from the state, the
---    refund and the error's kind);
+--    refund and the error's kind); p_refunds is 0 (attempt kept), 1 (given back: a snooze) or 2
+--    (given back because the worker stopped: shutdown);
 --  * completed jobs keep locked_by: the worker of their final attempt, for the attempt history;
 --  * completed and failed jobs are counted in job_counts, one upsert per queue of the batch.
 create or replace function :SCHEMA.settle_jobs(
@@ -87,12 +83,13 @@ begin
                   || jsonb_build_array(jsonb_build_object(
                        'attempt', j.attempt, 'startedAt', j.started_at, 'finishedAt', now(), 'worker', p_worker,
                        'outcome', case
+                         when o.refund = 2 then 'shutdown'
                          when o.refund = 1 then 'snoozed'
                          when o.error::jsonb ->> 'kind' = 'shutdown' then 'shutdown'
                          when o.state = 'cancelled' then 'cancelled'
                          else 'failed' end)) end,
       run_at = case when o.state = 'pending' then now() + o.delay_ms * interval '1 millisecond' else j.run_at end,
-      attempt = j.attempt - o.refund,
+      attempt = j.attempt - sign(o.refund)::int,
       finished_at = case when o.state = 'pending' then null else now() end,
       locked_by = case when o.state = 'completed' then j.locked_by end,
       locked_until = null

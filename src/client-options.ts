@@ -25,7 +25,13 @@ export interface StartOptions {
   queues?: string[];
   /** Jobs run at once. Default 10. */
   concurrency?: number;
-  /** Jobs claimed ahead of free slots. Default: equal to concurrency. */
+  /**
+   * Jobs claimed ahead of free slots, so a finishing job finds the next one already local.
+   * Default: adaptive, from 0 to 1,000 — about as many jobs as the worker's slots finish during
+   * a few claim round trips, measured as it runs: short jobs are claimed in batches of hundreds,
+   * jobs much longer than a round trip only for free slots (nothing held that an idle worker could
+   * run). Set a number to fix it (for example lower, for payloads of megabytes).
+   */
   prefetch?: number;
   /** Fallback poll (also picks up delayed jobs and retries). Default 1s. */
   pollInterval?: Duration;

@@ -32,6 +32,7 @@ import { type MigrateResult, migrate } from './migrate.js';
 import { parseOptions } from './options.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './payload.js';
 import { createQueries } from './queries.js';
+import { createQueues, type QueueInfo, type QueuePolicyOptions, type Queues } from './queues/index.js';
 import { type DefineOptions, type Handler, Registry } from './registry.js';
 import {
   createSchedules,
@@ -68,6 +69,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
   readonly #enqueueDeps: EnqueueDeps;
   readonly #random: () => number;
   readonly #schedules: Schedules;
+  readonly #queues: Queues;
   #worker: Worker | undefined;
   #leader: Leader | undefined;
   #unlisten: (() => Promise<void>) | undefined;
@@ -94,6 +96,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
       registry: this.#registry,
       maxPayloadBytes: opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
     };
+    this.#queues = createQueues(this.sql, this.schema);
     this.#schedules = createSchedules({ ...this.#enqueueDeps, schema: this.schema, logger: this.logger });
   }
 
@@ -154,12 +157,12 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
    * (default 100, at most 1,000). Pass `next` as `after` for the following page: pages are keyed
    * on the job id, so jobs enqueued meanwhile never shift a page, and no job is seen twice.
    */
-  listJobs(options?: ListJobsOptions): Promise<JobPage> {
+  async listJobs(options?: ListJobsOptions): Promise<JobPage> {
     return this.#jobs.listJobs(options);
   }
 
   /** Deletes a pending or finished job. False if it does not exist or is running (cancel it first). */
-  deleteJob(id: string | number | bigint): Promise<boolean> {
+  async deleteJob(id: string | number | bigint): Promise<boolean> {
     return this.#jobs.deleteJob(parseJobId('deleteJob.id', id));
   }
 
@@ -168,7 +171,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
    * where none was left) and returns how many. Of jobs sharing a key, only the newest is retried,
    * and none while another unfinished job holds the key. The filter needs at least one field.
    */
-  retryJobs(filter: JobFilterOptions): Promise<number> {
+  async retryJobs(filter: JobFilterOptions): Promise<number> {
     return this.#jobs.retryJobs('retryJobs.filter', filter);
   }
 
@@ -176,7 +179,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
    * Cancels every pending or running job matching the filter and returns how many; running ones
    * have their signal aborted, as `cancel(id)` does. The filter needs at least one field.
    */
-  cancelJobs(filter: JobFilterOptions): Promise<number> {
+  async cancelJobs(filter: JobFilterOptions): Promise<number> {
     return this.#jobs.cancelJobs('cancelJobs.filter', filter);
   }
 
@@ -200,6 +203,34 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
    */
   metrics(): Promise<PgschedMetrics> {
     return readMetrics(this.#jobs.queries, this.#metrics, this.isLeader);
+  }
+
+  /**
+   * Sets a queue's policy, obeyed by every worker of the schema (upsert: omitted fields stay as they
+   * are, `null` removes a limit). Limits are enforced by the database when jobs are claimed.
+   */
+  setQueue(name: string, options: QueuePolicyOptions): Promise<QueueInfo> {
+    return this.#queues.setQueue(name, options);
+  }
+
+  /** No worker starts a job of the queue until it is resumed; running jobs are not interrupted. */
+  pauseQueue(name: string): Promise<void> {
+    return this.#queues.pauseQueue(name);
+  }
+
+  /** Lets workers start the queue's jobs again (they are woken at once). */
+  resumeQueue(name: string): Promise<void> {
+    return this.#queues.resumeQueue(name);
+  }
+
+  /** The queue's policy (null: no limit), whether it is paused, and its job counts by state. */
+  getQueue(name: string): Promise<QueueInfo> {
+    return this.#queues.getQueue(name);
+  }
+
+  /** Every queue that has a policy or jobs, by name. */
+  listQueues(): Promise<QueueInfo[]> {
+    return this.#queues.listQueues();
   }
 
   /**
@@ -261,7 +292,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
       this.#worker = createWorker(this.sql, this.#queries, this.#registry, this.logger, {
         schema: this.schema,
         concurrency,
-        prefetch: opts.prefetch ?? concurrency,
+        prefetch: opts.prefetch ?? null,
         queues: opts.queues ?? null,
         pollOnly: opts.pollOnly ?? false,
         pollIntervalMs: opts.pollInterval ?? 1_000,

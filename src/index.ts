@@ -28,6 +28,13 @@ export {
 } from './metrics/index.js';
 export { loadMigrations, type MigrateResult, type Migration, migrate } from './migrate.js';
 export type { BackoffOptions, JobOptions } from './options.js';
+export type {
+  QueueCounts,
+  QueueInfo,
+  QueuePolicyOptions,
+  RateLimit,
+  StoredRateLimit,
+} from './queues/index.js';
 export type { DefineOptions, Handler, JobContext, JobInfo } from './registry.js';
 export {
   type CatchUpPolicy,

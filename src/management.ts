@@ -30,20 +30,34 @@ export function createManagement(sql: Sql, schema: string, manage: JobManager) {
       return (await manage.cancelIds([parseJobId('cancel.id', id)])) > 0;
     },
 
-    /** Puts a failed or cancelled job back to `pending` now, with one more attempt if it had none left. */
+    /**
+     * Puts a failed or cancelled job back to `pending` now, with one more attempt if it had none left.
+     * Refused while another unfinished job of the same name holds the same key (keys belong to their
+     * job name: another name's job with that key is no conflict).
+     */
     async retry(id: unknown): Promise<boolean> {
       const jobId = parseJobId('retry.id', id);
+      const conflict = () =>
+        new PgschedError(`Cannot retry job ${jobId}: another unfinished job of its name holds the same key`);
       try {
-        const rows = await sql`
-          update ${jobs} set state = 'pending', run_at = now(), finished_at = null,
-            max_attempts = greatest(coalesce(max_attempts, 1), attempt + 1)
-          where id = ${jobId} and state in ('failed', 'cancelled')
-          returning id`;
-        return rows.length > 0;
+        const rows = await sql<{ id: string | null; held: boolean }[]>`
+          with target as (
+            select t.id, t.key is not null and exists (
+                     select 1 from ${jobs} o
+                     where o.name = t.name and o.key = t.key and o.state in ('pending', 'running')) as held
+            from ${jobs} t where t.id = ${jobId} and t.state in ('failed', 'cancelled')
+          ), retried as (
+            update ${jobs} j set state = 'pending', run_at = now(), finished_at = null,
+              max_attempts = greatest(coalesce(max_attempts, 1), attempt + 1)
+            from target where j.id = target.id and not target.held
+            returning j.id
+          )
+          select (select r.id from retried r) as id, coalesce((select t.held from target t), false) as held`;
+        if (rows[0]?.held) throw conflict();
+        return rows[0]?.id != null;
       } catch (error) {
-        if ((error as { code?: string }).code === '23505') {
-          throw new PgschedError(`Cannot retry job ${jobId}: another unfinished job holds the same key`);
-        }
+        // A holder inserted between the check and the write: the unique (name, key) index refuses it.
+        if ((error as { code?: string }).code === '23505') throw conflict();
         throw error;
       }
     },

@@ -62,10 +62,9 @@ describe('listJobs', () => {
 
   it('filters by state, queue, name, group, key and since, and returns full jobs', async () => {
     await db.sql`delete from pgsched.jobs`;
-    const [a] = await q.enqueueMany('alpha', [{ n: 1 }], { queue: 'fq' });
+    const a = await q.enqueue('alpha', { n: 1 }, { queue: 'fq', group: 'tenant:1' });
     const b = await q.enqueue('beta', { n: 2 }, { queue: 'fq', key: 'k:2' });
     const [c] = await q.enqueueMany('alpha', [{ n: 3 }], { queue: 'other' });
-    await db.sql`update pgsched.jobs set "group" = 'tenant:1' where id = ${a!}`;
     await db.sql`update pgsched.jobs set state = 'failed', finished_at = now() where id = ${c!}`;
     await db.sql`update pgsched.jobs set created_at = now() - interval '2 hours' where id = ${b}`;
 

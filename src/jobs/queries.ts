@@ -55,7 +55,7 @@ export function createJobQueries(sql: Sql, schema: string) {
   const jobs = sql`${sql(schema)}.jobs`;
   const stateType = sql`${sql(schema)}.job_state`;
   const columns = sql`
-    j.id, j.name, j.queue, j."group", j.state, j.priority, j.attempt, j.max_attempts as "maxAttempts", j.payload,
+    j.id, j.name, j.queue, j.group_key as "group", j.state, j.priority, j.attempt, j.max_attempts as "maxAttempts", j.payload,
     j.result, j.progress, j.errors, j.history, j.key, j.run_at as "runAt", j.locked_by as "lockedBy",
     j.locked_until as "lockedUntil", j.created_at as "createdAt", j.started_at as "startedAt",
     j.finished_at as "finishedAt", j.schedule, j.occurrence, j.fire_at as "fireAt"`;
@@ -64,7 +64,7 @@ export function createJobQueries(sql: Sql, schema: string) {
     ${f.states === null ? sql`` : sql`and j.state = any(${pgArray(f.states)}::${stateType}[])`}
     ${f.queue === null ? sql`` : sql`and j.queue = ${f.queue}`}
     ${f.name === null ? sql`` : sql`and j.name = ${f.name}`}
-    ${f.group === null ? sql`` : sql`and j."group" = ${f.group}`}
+    ${f.group === null ? sql`` : sql`and j.group_key = ${f.group}`}
     ${f.key === null ? sql`` : sql`and j.key = ${f.key}`}
     ${f.since === null ? sql`` : sql`and j.created_at >= ${f.since}`}
     ${f.ids === null ? sql`` : sql`and j.id = any(${pgArray(f.ids)}::bigint[])`}`;
@@ -90,21 +90,22 @@ export function createJobQueries(sql: Sql, schema: string) {
 
     /**
      * Returns one batch of failed or cancelled jobs (ids above `afterId`) to pending, and wakes the
-     * workers. Of several jobs sharing a key only the newest is retried, and only while no
-     * unfinished job holds the key (keys are unique among unfinished jobs).
+     * workers. Of several jobs of one name sharing a key only the newest is retried, and only while
+     * no unfinished job of that name holds the key (keys belong to their job name, 0006).
      */
     retryBatch: (f: JobFilter, afterId: string, wait: boolean) => sql<{ last: string | null; n: number }[]>`
       with picked as (
-        select j.id, j.key from ${jobs} j
+        select j.id, j.name, j.key from ${jobs} j
         where j.state in ('failed', 'cancelled') ${where(f)} and j.id > ${afterId}
         order by j.id limit ${BULK_BATCH}
         ${wait ? sql`for update` : sql`for update skip locked`}
       ), ranked as (
-        select p.id, p.key, row_number() over (partition by p.key order by p.id desc) as rn from picked p
+        select p.id, p.name, p.key, row_number() over (partition by p.name, p.key order by p.id desc) as rn
+        from picked p
       ), chosen as (
         select r.id from ranked r
         where r.key is null or (r.rn = 1 and not exists (
-          select 1 from ${jobs} u where u.key = r.key and u.state in ('pending', 'running')))
+          select 1 from ${jobs} u where u.name = r.name and u.key = r.key and u.state in ('pending', 'running')))
       ), retried as (
         update ${jobs} j set state = 'pending', run_at = now(), finished_at = null, locked_by = null,
           locked_until = null,
@@ -144,7 +145,8 @@ export function createJobQueries(sql: Sql, schema: string) {
     progress: (workerId: string, id: string, attempt: number, claimedAt: string, json: string) => sql`
       update ${jobs} set progress = ${json}::text::jsonb
       where id = ${id} and attempt = ${attempt} and locked_by = ${workerId} and state = 'running'
-        and started_at = ${claimedAt}::timestamptz`,
+        -- ::text first: a timestamptz parameter would go through a JS Date and lose the microseconds.
+        and started_at = ${claimedAt}::text::timestamptz`,
 
     /** Jobs per queue and state, now. */
     counts: () => sql<{ queue: string; state: JobState; n: number }[]>`

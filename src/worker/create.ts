@@ -3,9 +3,9 @@ import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { v4 as uuidv4 } from 'uuid';
 import type { Queries } from '../queries.js';
+import { FlowNotifier } from '../queues/flow-notifier.js';
 import type { Registry } from '../registry.js';
 import type { WorkerHooks } from './hooks.js';
-import { Notifier } from './notifier.js';
 import { Worker } from './worker.js';
 
 const DEFAULT_MAX_ATTEMPTS = 25;
@@ -14,7 +14,8 @@ const DEFAULT_VISIBILITY_MS = 30_000;
 export interface WorkerSettings {
   schema: string;
   concurrency: number;
-  prefetch: number;
+  /** null: sized from measured job and claim times. */
+  prefetch: number | null;
   queues: string[] | null;
   pollOnly: boolean;
   pollIntervalMs: number;
@@ -37,8 +38,11 @@ export function createWorker(
 ) {
   const names = registry.names();
   const definitions = names.map((n) => registry.get(n)!.options);
-  const notifier = new Notifier(
+  // A Notifier that also re-polls finely while a queue of this worker has a rate limit (src/queues).
+  const notifier = new FlowNotifier(
     sql,
+    s.schema,
+    s.queues,
     { jobs: `${s.schema}.jobs`, cancel: `${s.schema}.cancel` },
     { pollOnly: s.pollOnly, pollIntervalMs: s.pollIntervalMs },
     logger,
@@ -48,6 +52,8 @@ export function createWorker(
       workerId: `${hostname()}:${process.pid}:${uuidv4().slice(0, 8)}`,
       concurrency: s.concurrency,
       prefetch: s.prefetch,
+      // Not below half a second: each check is an UPDATE of every buffered row.
+      recheckMs: Math.max(500, s.pollIntervalMs),
       queues: s.queues,
       claimDefaults: {
         names,
