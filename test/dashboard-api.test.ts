@@ -184,6 +184,93 @@ describe('jobs', () => {
   });
 });
 
+describe('listing, deletion, bulk actions, stats and workers', () => {
+  it('pages through jobs newest first with the next cursor', async () => {
+    const ids = await pgsched.enqueueMany('paged', [1, 2, 3, 4, 5, 6, 7], { queue: 'paged' });
+    const seen: string[] = [];
+    let after: string | null = '';
+    let pages = 0;
+    while (after !== null) {
+      const reply = await call(
+        'GET',
+        `/dash/api/jobs?queue=paged&limit=3${after ? `&after=${encodeURIComponent(after)}` : ''}`,
+      );
+      expect(reply.status).toBe(200);
+      expect(reply.body.jobs.length).toBeLessThanOrEqual(3);
+      seen.push(...reply.body.jobs.map((j: { id: string }) => j.id));
+      after = reply.body.next;
+      pages++;
+    }
+    expect(pages).toBe(3);
+    expect(seen).toEqual([...ids].reverse());
+    const two = await call('GET', '/dash/api/jobs?state=failed,cancelled&queue=api');
+    expect(two.body.jobs.map((j: { id: string }) => j.id)).toContain(failedId);
+  });
+
+  it('answers 400 naming the field for a bad filter, limit or cursor', async () => {
+    for (const [query, field] of [
+      ['limit=0', 'limit'],
+      ['limit=5000', 'limit'],
+      ['limit=ten', 'limit'],
+      ['after=not-a-cursor', 'after'],
+      ['state=bogus', 'state'],
+      ['queue=a%20b', 'queue'],
+    ]) {
+      const reply = await call('GET', `/dash/api/jobs?${query}`);
+      expect(reply.status, query).toBe(400);
+      expect(reply.body.error.code).toBe('validation');
+      expect(reply.body.error.field, query).toContain(field);
+    }
+  });
+
+  it('deletes a pending job, refuses a running one with 409', async () => {
+    const id = await pgsched.enqueue('to-delete', {}, { queue: 'idle' });
+    expect((await call('DELETE', `/dash/api/jobs/${id}`)).status).toBe(204);
+    expect(await pgsched.getJob(id)).toBeNull();
+    expect((await call('DELETE', `/dash/api/jobs/${id}`)).status).toBe(404);
+
+    const running = await pgsched.enqueue('slow', {}, { queue: 'api' });
+    await waitFor(async () => (await pgsched.getJob(running))?.state === 'running');
+    const refused = await call('DELETE', `/dash/api/jobs/${running}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('invalid_state');
+    expect((await call('POST', `/dash/api/jobs/${running}/cancel`)).body.state).toBe('cancelled');
+  });
+
+  it('cancels and retries by filter, and refuses an empty filter', async () => {
+    await pgsched.enqueueMany('bulk', [1, 2, 3], { queue: 'bulk' });
+    await pgsched.enqueue('bulk', 4, { queue: 'bulk-other' });
+    const cancelled = await call('POST', '/dash/api/jobs/cancel', { body: { queue: 'bulk' } });
+    expect(cancelled.body).toEqual({ count: 3 });
+    const retried = await call('POST', '/dash/api/jobs/retry', {
+      body: { queue: 'bulk', state: 'cancelled' },
+    });
+    expect(retried.body).toEqual({ count: 3 });
+    const rows = await db.sql`select queue, state::text from pgsched.jobs where name = 'bulk' order by id`;
+    expect(rows.map((r) => r.state)).toEqual(['pending', 'pending', 'pending', 'pending']);
+    const empty = await call('POST', '/dash/api/jobs/cancel', { body: {} });
+    expect(empty.status).toBe(400);
+    expect(empty.body.error.field).toContain('cancelJobs.filter');
+    const bad = await call('POST', '/dash/api/jobs/retry', { body: { state: 'nope' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toContain('state');
+  });
+
+  it('reports stats with an hour of throughput, and the live workers', async () => {
+    const stats = await call('GET', '/dash/api/stats');
+    expect(stats.status).toBe(200);
+    const api = stats.body.queues.find((q: { queue: string }) => q.queue === 'api');
+    expect(api.counts.failed).toBeGreaterThanOrEqual(1);
+    expect(stats.body.throughput).toHaveLength(60);
+    const failed = stats.body.throughput.reduce((n: number, p: { failed: number }) => n + p.failed, 0);
+    expect(failed).toBeGreaterThanOrEqual(2);
+    const workers = await call('GET', '/dash/api/workers');
+    expect(workers.body.workers).toEqual([
+      expect.objectContaining({ pid: process.pid, concurrency: 2, queues: ['api'] }),
+    ]);
+  });
+});
+
 describe('schedules', () => {
   it('creates, updates with expectedVersion, answers 409 on a stale version, pauses, resumes, deletes', async () => {
     const created = await call('PUT', '/dash/api/schedules/nightly', {
@@ -270,7 +357,9 @@ describe('documents and UI', () => {
     expect(reply.status).toBe(200);
     expect(reply.headers.get('content-type')).toContain('text/plain; version=0.0.4');
     expect(reply.text).toContain('# TYPE pgsched_jobs gauge');
-    expect(reply.text).toMatch(/pgsched_jobs\{queue="api",state="failed"\} \d+/);
+    expect(reply.text).toMatch(/pgsched_jobs\{queue="api",state="failed"\} [1-9]/);
+    expect(reply.text).toMatch(/pgsched_jobs_failed_total\{queue="api",name="boom"\} [1-9]/);
+    expect(reply.text).toContain('# TYPE pgsched_job_duration_seconds histogram');
     expect(reply.text).toMatch(/^pgsched_leader(\{[^}]*\})? [01]$/m);
   });
 
@@ -294,6 +383,16 @@ describe('documents and UI', () => {
       expect(reply.status, asset).toBe(200);
       expect(reply.text.length).toBeGreaterThan(100);
     }
+    const gzipped = await call('GET', '/dash/assets/vendor/uPlot.esm.js', {
+      headers: { 'accept-encoding': 'gzip' },
+    });
+    expect(gzipped.headers.get('content-encoding')).toBe('gzip');
+    const etag = gzipped.headers.get('etag')!;
+    expect(etag).toBeTruthy();
+    const again = await call('GET', '/dash/assets/vendor/uPlot.esm.js', {
+      headers: { 'accept-encoding': 'gzip', 'if-none-match': etag },
+    });
+    expect(again.status).toBe(304);
     expect((await call('GET', '/dash/assets/..%2F..%2Fpackage.json')).status).toBe(404);
     expect((await call('GET', '/dash/api/nope')).status).toBe(404);
   });

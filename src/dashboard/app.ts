@@ -2,7 +2,6 @@ import { Hono } from 'hono';
 import { guardActions, requireAuth } from './auth.js';
 import { ApiError, errorResponse } from './errors.js';
 import type { ParsedDashboardOptions } from './options.js';
-import { createDashboardQueries } from './queries.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -16,7 +15,6 @@ import { workerRoutes } from './routes/workers.js';
 /** The dashboard's Hono app: API, health, metrics and UI under `basePath`. */
 export function buildApp(options: ParsedDashboardOptions): Hono {
   const { pgsched, basePath, auth, readOnly } = options;
-  const queries = createDashboardQueries(pgsched.sql, pgsched.schema);
   const log = (error: unknown) => pgsched.logger.error({ err: error }, 'pgsched dashboard: request failed');
   const api = `${basePath}/api`;
 
@@ -32,11 +30,11 @@ export function buildApp(options: ParsedDashboardOptions): Hono {
   app.route(`${api}/queues`, queueRoutes(pgsched));
   app.route(`${api}/jobs`, jobRoutes(pgsched));
   app.route(`${api}/schedules`, scheduleRoutes(pgsched));
-  app.route(`${api}/stats`, statsRoutes(pgsched, queries));
+  app.route(`${api}/stats`, statsRoutes(pgsched));
   app.route(`${api}/workers`, workerRoutes(pgsched));
   app.route(`${api}/openapi.json`, openApiRoutes(options));
-  app.route(`${basePath}/health`, healthRoutes(pgsched, queries));
-  app.route(`${basePath}/metrics`, metricsRoutes(pgsched, queries));
+  app.route(`${basePath}/health`, healthRoutes(pgsched));
+  app.route(`${basePath}/metrics`, metricsRoutes(pgsched));
   app.route('/', uiRoutes(options));
   return app;
 }

@@ -6,7 +6,6 @@ import { buildApp } from './app.js';
 import { type DashboardOptions, parseDashboardOptions } from './options.js';
 
 export type { DashboardAuth, DashboardOptions } from './options.js';
-export { type MetricFamily, type MetricSample, renderPrometheus } from './prometheus.js';
 export { openApiDocument } from './routes/openapi.js';
 
 /** A mountable dashboard: the same handler as a fetch function and as a Node request listener. */

@@ -21,7 +21,7 @@ export interface DashboardOptions {
 }
 
 export interface ParsedDashboardOptions {
-  pgsched: ManagedPgsched & Pick<Pgsched, 'sql' | 'schema' | 'logger'>;
+  pgsched: ManagedPgsched;
   basePath: string;
   auth: DashboardAuth | false;
   readOnly: boolean;

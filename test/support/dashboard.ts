@@ -14,6 +14,7 @@ export interface CallOptions {
   contentType?: string;
   /** The Authorization header; `null` sends none. */
   authorization?: string | null;
+  headers?: Record<string, string>;
 }
 
 /** Calls a dashboard through its fetch handler, as a framework would hand it a request. */
@@ -23,7 +24,7 @@ export function caller(
   origin = 'http://dash.test',
 ) {
   return async (method: string, path: string, options: CallOptions = {}): Promise<Reply> => {
-    const headers = new Headers();
+    const headers = new Headers(options.headers);
     const auth = options.authorization === undefined ? defaultAuth : options.authorization;
     if (auth) headers.set('authorization', auth);
     let body: string | undefined;

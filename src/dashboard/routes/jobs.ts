@@ -1,9 +1,10 @@
 import { Hono } from 'hono';
 import type { EnqueueOptions } from '../../enqueue.js';
 import { PgschedValidationError } from '../../errors.js';
-import type { JobFilter, ManagedPgsched } from '../contract.js';
+import type { JobFilterOptions, ListJobsOptions } from '../../jobs/index.js';
+import type { ManagedPgsched } from '../contract.js';
 import { invalidState, notFound } from '../errors.js';
-import { method, queryFilter, readJsonObject } from '../http.js';
+import { queryFilter, readJsonObject } from '../http.js';
 
 const LIST_FIELDS = ['state', 'queue', 'name', 'group', 'key', 'since', 'limit', 'after', 'order'] as const;
 
@@ -17,9 +18,13 @@ export function jobRoutes(pgsched: ManagedPgsched): Hono {
     return job;
   };
 
-  app.get('/', async (c) =>
-    c.json(await method(pgsched, 'listJobs')(queryFilter(c, LIST_FIELDS) as JobFilter)),
-  );
+  app.get('/', async (c) => {
+    const filter = queryFilter(c, LIST_FIELDS);
+    // `state=failed,cancelled` asks for either.
+    if (typeof filter.state === 'string' && filter.state.includes(','))
+      filter.state = filter.state.split(',');
+    return c.json(await pgsched.listJobs(filter as ListJobsOptions));
+  });
 
   app.post('/', async (c) => {
     const body = await readJsonObject(c);
@@ -52,11 +57,11 @@ export function jobRoutes(pgsched: ManagedPgsched): Hono {
 
   // Bulk routes come before '/:id/…' so that 'retry' is never taken for an id.
   app.post('/retry', async (c) => {
-    const count = await method(pgsched, 'retryJobs')((await readJsonObject(c)) as JobFilter);
+    const count = await pgsched.retryJobs((await readJsonObject(c)) as JobFilterOptions);
     return c.json({ count });
   });
   app.post('/cancel', async (c) => {
-    const count = await method(pgsched, 'cancelJobs')((await readJsonObject(c)) as JobFilter);
+    const count = await pgsched.cancelJobs((await readJsonObject(c)) as JobFilterOptions);
     return c.json({ count });
   });
 
@@ -82,7 +87,7 @@ export function jobRoutes(pgsched: ManagedPgsched): Hono {
 
   app.delete('/:id', async (c) => {
     const id = c.req.param('id');
-    if (!(await method(pgsched, 'deleteJob')(id))) {
+    if (!(await pgsched.deleteJob(id))) {
       const job = await load(id);
       throw invalidState(`Job ${id} is ${job.state}; a running job cannot be deleted (cancel it first)`);
     }

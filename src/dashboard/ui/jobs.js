@@ -24,7 +24,8 @@ function Filters({ filter }) {
       </select>
     </label>
     ${['queue', 'name', 'group', 'key'].map(
-      (f) => html`<label>${f}<input name=${f} value=${draft[f] ?? ''} onInput=${set(f)} /></label>`,
+      (f) =>
+        html`<label>${f[0].toUpperCase() + f.slice(1)}<input name=${f} value=${draft[f] ?? ''} onInput=${set(f)} /></label>`,
     )}
     <button type="submit">Filter</button>
     <button type="button" class="link" onClick=${() => go({})}>Clear</button>
@@ -34,8 +35,10 @@ function Filters({ filter }) {
 export function JobsPage({ params }) {
   const filter = Object.fromEntries(FILTERS.map((f) => [f, params.get(f) ?? '']).filter(([, v]) => v));
   const after = params.get('after') ?? '';
-  const key = `${query(filter)}|${after}`;
-  const state = usePoll(() => api(`jobs${query({ ...filter, limit: PAGE_SIZE, after })}`), [key]);
+  // `limit` stays in the URL so that paging keeps the page size; it is not a bulk filter.
+  const limit = params.get('limit') ?? '';
+  const key = `${query(filter)}|${after}|${limit}`;
+  const state = usePoll(() => api(`jobs${query({ ...filter, limit: limit || PAGE_SIZE, after })}`), [key]);
   const [notice, setNotice] = useState();
 
   const bulk = async (action) => {
@@ -79,8 +82,8 @@ export function JobsPage({ params }) {
         </tbody>
       </table>
       <div class="pager">
-        ${after ? html`<button onClick=${() => go(filter)}>First page</button>` : null}
-        ${state.data.next ? html`<button data-testid="next-page" onClick=${() => go({ ...filter, after: state.data.next })}>Next page</button>` : null}
+        ${after ? html`<button onClick=${() => go({ ...filter, limit })}>First page</button>` : null}
+        ${state.data.next ? html`<button data-testid="next-page" onClick=${() => go({ ...filter, limit, after: state.data.next })}>Next page</button>` : null}
       </div>`
     }
   </section>`;
