@@ -198,6 +198,51 @@ describe('pgsched CLI (packed)', () => {
     expect(left).toEqual(ids.slice(2).map((id) => ({ id, state: 'cancelled' })));
   });
 
+  it('queues set/show/list/pause/resume, and enqueue --group', async () => {
+    const set = await app.cli(
+      ['queues', 'set', 'cq', '--concurrency', '3', '--rate-limit', '100/1m', '--json'],
+      env,
+    );
+    expect(set.code, set.stderr).toBe(0);
+    expect(json(set.stdout)).toMatchObject({
+      name: 'cq',
+      concurrency: 3,
+      rateLimit: { limit: 100, period: 60_000 },
+    });
+    const { id } = json(
+      (await app.cli(['enqueue', 'grouped', '--queue', 'cq', '--group', 'tenant:1', '--json'], env)).stdout,
+    );
+    expect((await app.cli(['queues', 'pause', 'cq'], env)).stdout).toBe('queue "cq" paused\n');
+    const [shown, listed, human, byGroup] = await Promise.all([
+      app.cli(['queues', 'show', 'cq', '--json'], env),
+      app.cli(['queues', 'list', '--json'], env),
+      app.cli(['queues', 'list'], env),
+      app.cli(['jobs', 'list', '--group', 'tenant:1', '--json'], env),
+    ]);
+    expect(json(shown.stdout)).toMatchObject({ name: 'cq', paused: true, counts: { pending: 1 } });
+    expect(json(listed.stdout).find((q: { name: string }) => q.name === 'cq')).toMatchObject({
+      paused: true,
+    });
+    expect(human.stdout).toMatch(/^cq\s+yes\s+1\s+0\s+0\s+0\s+0\s+3\s+100\/1m/m);
+    expect(json(byGroup.stdout).jobs.map((j: { id: string }) => j.id)).toEqual([id]);
+    expect((await app.cli(['queues', 'resume', 'cq'], env)).code).toBe(0);
+    const cleared = json(
+      (await app.cli(['queues', 'set', 'cq', '--rate-limit', 'none', '--json'], env)).stdout,
+    );
+    expect(cleared).toMatchObject({ paused: false, concurrency: 3, rateLimit: null });
+    const bad = await Promise.all([
+      app.cli(['queues', 'set', 'cq'], env),
+      app.cli(['queues', 'set', 'cq', '--rate-limit', '5'], env),
+      app.cli(['queues', 'set', 'cq', '--concurrency', '0'], env),
+      app.cli(['queues', 'set', 'cq', '--rate-limit', '5/soon'], env),
+    ]);
+    expect(bad.map((r) => r.code)).toEqual([2, 2, 2, 2]);
+    expect(bad[3]!.stderr).toContain('"soon"');
+    expect(json((await app.cli(['queues', 'show', 'cq', '--json'], env)).stdout)).toMatchObject({
+      concurrency: 3,
+    });
+  });
+
   it('schedules list/show/upcoming/pause/resume/delete', async () => {
     await db.pgsched().schedule('cli-nightly', { cron: '0 0 2 * * *', tz: 'Europe/Berlin', job: 'report' });
     const [listed, showed, next3, human] = await Promise.all([

@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
 import { PgschedError } from '../errors.js';
 import { validateQueueName } from '../identifiers.js';
-import { api, formatPeriod, type QueueInfo, type QueuePolicy, type RateLimit } from './api.js';
+import type {
+  QueueInfo,
+  QueuePolicyOptions as QueuePolicy,
+  RateLimit,
+  StoredRateLimit,
+} from '../queues/index.js';
 import { type DbOptions, example, intOption, UsageError, withDb, withJson, withPgsched } from './context.js';
 import { type Column, printJson, printTable, renderDetails } from './output.js';
 
@@ -15,7 +20,7 @@ interface SetOptions extends ReadOptions {
 
 const STATES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
 
-const rate = (r: RateLimit | null | undefined) => (r ? `${r.limit}/${formatPeriod(r.period)}` : null);
+const rate = (r: StoredRateLimit | null | undefined) => (r ? `${r.limit}/${formatPeriod(r.period)}` : null);
 const QUEUE_COLUMNS: Column<QueueInfo>[] = [
   { header: 'queue', value: (q) => q.name },
   {
@@ -23,7 +28,7 @@ const QUEUE_COLUMNS: Column<QueueInfo>[] = [
     value: (q) => (q.paused ? 'yes' : 'no'),
     colour: (q) => (q.paused ? 'yellow' : undefined),
   },
-  ...STATES.map((s) => ({ header: s, value: (q: QueueInfo) => q.counts?.[s] ?? 0, align: 'right' as const })),
+  ...STATES.map((s) => ({ header: s, value: (q: QueueInfo) => q.counts[s], align: 'right' as const })),
   { header: 'concurrency', value: (q) => q.concurrency ?? null, align: 'right' },
   { header: 'rate', value: (q) => rate(q.rateLimit) },
   { header: 'group conc.', value: (q) => q.groupConcurrency ?? null, align: 'right' },
@@ -41,7 +46,7 @@ export function registerQueues(program: Command): void {
     .description('every queue with its job counts by state and its policy')
     .action((o: ReadOptions) =>
       withPgsched(o, async (p) => {
-        const rows = await api(p, 'listQueues')();
+        const rows = await p.listQueues();
         if (o.json) printJson(rows);
         else printTable(rows, QUEUE_COLUMNS, 'no queues');
       }),
@@ -53,7 +58,7 @@ export function registerQueues(program: Command): void {
     .argument('<queue>', 'queue name')
     .action((name: string, o: ReadOptions) =>
       withPgsched(o, async (p) => {
-        const queue = await api(p, 'getQueue')(validateQueueName('queue', name));
+        const queue = await p.getQueue(validateQueueName('queue', name));
         if (!queue) throw new PgschedError(`queue "${name}" not found`);
         if (o.json) return printJson(queue);
         process.stdout.write(
@@ -64,7 +69,7 @@ export function registerQueues(program: Command): void {
             ['rate limit', rate(queue.rateLimit)],
             ['group concurrency', queue.groupConcurrency ?? null],
             ['group rate limit', rate(queue.groupRateLimit)],
-            ...STATES.map((s) => [s, queue.counts?.[s] ?? 0] as [string, unknown]),
+            ...STATES.map((s) => [s, queue.counts[s]] as [string, unknown]),
           ])}\n`,
         );
       }),
@@ -82,7 +87,7 @@ export function registerQueues(program: Command): void {
       .action((name: string, o: ReadOptions) =>
         withPgsched(o, async (p) => {
           const queue = validateQueueName('queue', name);
-          await api(p, action === 'pause' ? 'pauseQueue' : 'resumeQueue')(queue);
+          await (action === 'pause' ? p.pauseQueue(queue) : p.resumeQueue(queue));
           if (o.json) printJson({ queue, paused: action === 'pause' });
           else process.stdout.write(`queue "${queue}" ${action === 'pause' ? 'paused' : 'resumed'}\n`);
         }),
@@ -101,9 +106,8 @@ export function registerQueues(program: Command): void {
       withPgsched(o, async (p) => {
         const queue = validateQueueName('queue', name);
         const policy = policyOf(o);
-        await api(p, 'setQueue')(queue, policy);
-        const after = await api(p, 'getQueue')(queue);
-        if (o.json) printJson(after ?? { name: queue, ...policy });
+        const after = await p.setQueue(queue, policy);
+        if (o.json) printJson(after);
         else process.stdout.write(`queue "${queue}" updated: ${JSON.stringify(policy)}\n`);
       }),
     );
@@ -142,4 +146,16 @@ function rateLimit(flag: string, text: string): RateLimit | null {
   // The period is validated by setQueue, which names the field and the value.
   const period = /^\d+$/.test(match[2]!) ? Number(match[2]) : match[2]!;
   return { limit: intOption(flag, match[1]!), period };
+}
+
+/** 60000 → `1m`, 1500 → `1500ms`: stored periods (milliseconds) as people write them. */
+export function formatPeriod(ms: number): string {
+  const units = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const;
+  for (const [unit, size] of units) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
 }
