@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +41,9 @@ export async function installPackedPackage(links: string[] = []): Promise<Consum
   const dir = mkdtempSync(join(tmpdir(), 'pgsched-consumer-'));
   chmodSync(dir, 0o755); // as root, the embedded server's OS user must enter .pgsched/ below it
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const packed = await run('npm', ['pack', '--silent', '--json', '--pack-destination', dir], {
+  // `prepare` rebuilds dist/ (~10 s); skipped when dist/ is newer than every source (after npm ci).
+  const scripts = distIsFresh() ? ['--ignore-scripts'] : [];
+  const packed = await run('npm', ['pack', '--silent', '--json', ...scripts, '--pack-destination', dir], {
     cwd: ROOT,
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -106,4 +108,14 @@ export async function installPackedPackage(links: string[] = []): Promise<Consum
       return { code, stdout: running.stdout(), stderr: running.stderr() };
     },
   };
+}
+
+function distIsFresh(): boolean {
+  const built = statSync(join(ROOT, 'dist', 'cli.js'), { throwIfNoEntry: false })?.mtimeMs;
+  if (built === undefined) return false;
+  const sources = readdirSync(join(ROOT, 'src'), { recursive: true, withFileTypes: true });
+  return sources.every(
+    (f) =>
+      !f.isFile() || statSync(join(f.parentPath ?? (f as { path?: string }).path, f.name)).mtimeMs < built,
+  );
 }
