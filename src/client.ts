@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { type Logger, pino } from 'pino';
 import type { Sql } from 'postgres';
 import { clientSchema, type PgschedOptions, parseStartOptions, type StartOptions } from './client-options.js';
@@ -44,7 +42,7 @@ import {
 import { createWorker } from './worker/create.js';
 import type { WorkerHooks } from './worker/hooks.js';
 import type { Worker } from './worker/worker.js';
-import { createWorkerQueries, Presence, type WorkerInfo } from './workers/index.js';
+import { createPresence, createWorkerQueries, type Presence, type WorkerInfo } from './workers/index.js';
 
 /** Payload and result types per job name, for typed `define`/`enqueue`/`getJob`. */
 export type JobMap = Record<string, { payload: unknown; result?: unknown }>;
@@ -322,21 +320,14 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
       // A schedule created or changed anywhere may be due before the ticker's next planned run.
       if (!opts.pollOnly) this.#unlisten = await this.#schedules.listen(() => leader.wake('schedules'));
     }
-    const worker = this.#worker;
-    this.#presence = new Presence(
-      this.#workers,
-      {
-        id: worker?.id ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
-        host: hostname(),
-        pid: process.pid,
-        queues: worker ? (opts.queues ?? null) : [],
-        names: worker ? this.#registry.names() : [],
-        concurrency: worker ? concurrency : 0,
-      },
-      () => this.isLeader,
-      opts.registryInterval ?? 10_000,
-      this.logger,
-    );
+    // Listed in the workers registry from here on (a leader-only process too, with no job names).
+    this.#presence = createPresence(this.#workers, this.logger, () => this.isLeader, {
+      workerId: this.#worker?.id ?? null,
+      queues: opts.queues ?? null,
+      names: this.#worker ? this.#registry.names() : [],
+      concurrency: this.#worker ? concurrency : 0,
+      intervalMs: opts.registryInterval ?? 10_000,
+    });
     await this.#presence.start();
   }
 

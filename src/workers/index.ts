@@ -1,2 +1,2 @@
-export { MISSED_BEATS, Presence } from './presence.js';
+export { createPresence, MISSED_BEATS, Presence } from './presence.js';
 export { createWorkerQueries, type WorkerEntry, type WorkerInfo, type WorkerQueries } from './queries.js';

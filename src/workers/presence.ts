@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { sleep } from '../retry-delay.js';
 import type { WorkerEntry, WorkerQueries } from './queries.js';
@@ -53,4 +55,31 @@ export class Presence {
       this.logger.warn({ err: error }, 'could not record this process in the workers registry');
     }
   }
+}
+
+/**
+ * The Presence of a started process: its worker's id when it runs jobs (so that `locked_by` of its
+ * jobs names its entry), else an id of the same shape.
+ */
+export function createPresence(
+  queries: WorkerQueries,
+  logger: Logger,
+  isLeader: () => boolean,
+  p: {
+    workerId: string | null;
+    queues: string[] | null;
+    names: string[];
+    concurrency: number;
+    intervalMs: number;
+  },
+): Presence {
+  const entry: WorkerEntry = {
+    id: p.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    host: hostname(),
+    pid: process.pid,
+    queues: p.workerId === null ? [] : p.queues,
+    names: p.names,
+    concurrency: p.concurrency,
+  };
+  return new Presence(queries, entry, isLeader, p.intervalMs, logger);
 }
