@@ -238,10 +238,11 @@ end $$;
 -- counts read the rows themselves (running jobs; queue_starts for rates), so a job the rescuer takes
 -- back stops counting at once, and no leader hands anything out.
 --
--- Queues are visited in random order, each offered an even share of what is left (the last one all of
--- it). Within a queue with groups, every group with room gets an equal share and jobs are taken round
--- by round (each group's first job, then each group's second, …): a small group is never stuck behind
--- a big one. The queue's ungrouped jobs take part as one more group.
+-- Queues are visited in random order, each taking what is left of p_limit within its budget: over
+-- many claims every queue goes first as often (priorities order jobs within a queue, not across
+-- queues, on this path). Within a queue with groups, every group with room gets an equal share and
+-- jobs are taken round by round (each group's first job, then each group's second, …): a small group
+-- is never stuck behind a big one. The queue's ungrouped jobs take part as one more group.
 create function :SCHEMA.flow_pick(p_limit int, p_names text[], p_queues text[],
   out ids bigint[], out limited text[], out start_time timestamptz)
 language plpgsql
@@ -252,7 +253,6 @@ declare
   v_queues text[];
   v_locks text[];
   v_lock text;
-  v_left int;
   v_remaining int := p_limit;
   v_budget int;
   v_picked bigint[];
@@ -302,7 +302,6 @@ begin
   -- After the waits: the time this claim's starts are counted at, later than any earlier claim's.
   start_time := clock_timestamp();
 
-  v_left := cardinality(v_queues);
   for q in
     select v.queue, p.concurrency, p.rate_limit, p.rate_period_ms, p.group_concurrency, p.group_rate_limit,
            p.group_rate_period_ms,
@@ -314,8 +313,7 @@ begin
     order by random()
   loop
     exit when v_remaining <= 0;
-    v_budget := ceil(v_remaining::numeric / greatest(v_left, 1))::int;
-    v_left := v_left - 1;
+    v_budget := v_remaining;
     if q.concurrency is not null then
       v_budget := least(v_budget, q.concurrency - (
         select count(*) from :SCHEMA.jobs r where r.state = 'running' and r.queue = q.queue)::int);
@@ -366,8 +364,11 @@ begin
           from grp left join run on run.g = grp.g left join rate on rate.g = grp.g
           where grp.g is not null
         ), share as (
-          -- + 1: the ungrouped jobs of the queue are one more group.
-          select ceil(v_budget::numeric / (count(*) + 1))::int as cap from ready where ready.budget > 0
+          -- The queue's ungrouped jobs, if any, are one more group.
+          select ceil(v_budget::numeric / greatest(1, count(*) + exists (
+                   select 1 from :SCHEMA.jobs u
+                   where u.queue = q.queue and u.state = 'pending' and u.group_key is null)::int))::int as cap
+          from ready where ready.budget > 0
         ), cand as (
           select x.id, x.rk, x.priority, x.run_at
           from ready o cross join share cross join lateral (

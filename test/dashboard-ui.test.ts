@@ -21,6 +21,7 @@ let served: ServedDashboard;
 let browser: Browser;
 let page: Page;
 let flakyId: string;
+const browserErrors: string[] = [];
 
 async function shot(name: string) {
   await page.screenshot({ path: join(OUTPUT, `${name}.png`) });
@@ -38,6 +39,7 @@ beforeAll(async () => {
     'flaky',
     async (_payload, ctx) => {
       if (ctx.job.attempt === 1) throw new Error('first attempt fails');
+      await ctx.progress({ done: 3, of: 3 });
       return { ok: true };
     },
     { queue: 'ui', maxAttempts: 1 },
@@ -49,6 +51,7 @@ beforeAll(async () => {
     Array.from({ length: 12 }, (_, n) => ({ n })),
   );
   await pgsched.enqueue('later', { n: 1 }, { queue: 'mail', delay: '1h' });
+  await pgsched.setQueue('ui', { concurrency: 4, rateLimit: { limit: 100, period: '1m' } });
   await pgsched.schedule('hourly-report', { every: '1h', job: 'report', payload: { n: 0 } });
   await pgsched.start({ concurrency: 4, pollInterval: 100, queues: ['ui'] });
   await waitFor(async () => (await pgsched.getJob(flakyId))?.state === 'failed');
@@ -58,9 +61,16 @@ beforeAll(async () => {
   page = await browser.newPage({ viewport: { width: 1200, height: 760 } });
   page.setDefaultTimeout(10_000);
   page.on('dialog', (dialog) => void dialog.accept());
+  // Script errors and Content-Security-Policy violations both surface here.
+  page.on('console', (message) => {
+    if (message.type() === 'error') browserErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => browserErrors.push(error.message));
 }, 60_000);
 
 afterAll(async () => {
+  // 401s of the first, signed-out load are expected; nothing else is.
+  expect(browserErrors.filter((e) => !e.includes('401'))).toEqual([]);
   await browser?.close();
   await served?.close();
 });
@@ -130,6 +140,22 @@ describe('dashboard UI in Chromium', () => {
       .toBe('completed');
     const job = await pgsched.getJob(flakyId);
     expect(job).toMatchObject({ state: 'completed', attempt: 2, result: { ok: true } });
+    const attempts = page.getByTestId('attempts').locator('tbody tr');
+    await expect.poll(() => attempts.count()).toBe(2);
+    expect(await attempts.nth(0).textContent()).toContain('failed');
+    expect(await attempts.nth(1).textContent()).toContain('completed');
+    expect(await page.getByTestId('progress').textContent()).toContain('"of": 3');
+    expect(await page.getByTestId('result').textContent()).toContain('"ok": true');
+  });
+
+  it('pauses a queue', async () => {
+    await page.goto(`${served.url}#/queues`);
+    const row = page.locator('tr[data-queue="mail"]');
+    await row.getByTestId('pause').click();
+    await expect.poll(() => row.getByTestId('queue-status').textContent()).toBe('paused');
+    expect(await page.locator('tr[data-queue="ui"]').textContent()).toContain('100 per 1m');
+    expect(await pgsched.getQueue('mail')).toMatchObject({ name: 'mail', paused: true });
+    await shot('queues');
   });
 
   it('shows schedules with their next five fires, and pauses one', async () => {

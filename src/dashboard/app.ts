@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { guardActions, requireAuth } from './auth.js';
 import { ApiError, errorResponse } from './errors.js';
 import type { ParsedDashboardOptions } from './options.js';
@@ -11,6 +12,9 @@ import { scheduleRoutes } from './routes/schedules.js';
 import { statsRoutes } from './routes/stats.js';
 import { uiRoutes } from './routes/ui.js';
 import { workerRoutes } from './routes/workers.js';
+
+/** The largest request body an action accepts. */
+const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
 /** The dashboard's Hono app: API, health, metrics and UI under `basePath`. */
 export function buildApp(options: ParsedDashboardOptions): Hono {
@@ -26,6 +30,16 @@ export function buildApp(options: ParsedDashboardOptions): Hono {
   app.use(`${api}/*`, authenticate);
   app.use(`${basePath}/metrics`, authenticate);
   app.use(`${api}/*`, guardActions(readOnly));
+  // Payloads have the library's own limit (1 MiB by default); this bounds what is read at all.
+  app.use(
+    `${api}/*`,
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(413, 'too_large', `Request body over ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
 
   app.route(`${api}/queues`, queueRoutes(pgsched));
   app.route(`${api}/jobs`, jobRoutes(pgsched));

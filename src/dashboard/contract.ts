@@ -1,10 +1,6 @@
 import type { Pgsched } from '../client.js';
 
-/**
- * What the dashboard drives: the Pgsched management API, plus the queue policies of the
- * flow-control work, reached optionally so that a pgsched without them answers 501 on the queue
- * routes instead of failing to load.
- */
+/** What the dashboard drives of a Pgsched: its management, queue and schedule API. */
 export type ManagedPgsched = Pick<
   Pgsched,
   | 'isLeader'
@@ -29,9 +25,9 @@ export type ManagedPgsched = Pick<
   | 'unschedule'
   | 'pauseSchedule'
   | 'resumeSchedule'
-> & {
-  listQueues?(): Promise<unknown[]>;
-  getQueue?(name: string): Promise<unknown | null>;
-  pauseQueue?(name: string): Promise<unknown>;
-  resumeQueue?(name: string): Promise<unknown>;
-};
+  | 'listQueues'
+  | 'getQueue'
+  | 'setQueue'
+  | 'pauseQueue'
+  | 'resumeQueue'
+>;

@@ -3,13 +3,13 @@ import type { Sql } from 'postgres';
 import { Notifier, type NotifierOptions } from '../worker/notifier.js';
 
 /** The finest re-poll for rate-limited queues: a claim per worker at most this often while idle. */
-const MIN_RATE_POLL_MS = 50;
+const MIN_RATE_POLL_MS = 20;
 
 /**
  * The worker's notifier, plus a finer poll while one of its queues has a rate limit. A rate limit's
  * window frees up at a moment no NOTIFY announces; waiting for the regular poll (1 s by default) would
  * start each window late and lose throughput. While such a queue exists, the worker is woken every
- * `period / limit` (at least 50 ms, at most the poll interval). Which queues have rates is read once
+ * `period / limit` (at least 20 ms, at most the poll interval). Which queues have rates is read once
  * per poll interval (one small query).
  */
 export class FlowNotifier extends Notifier {

@@ -65,7 +65,20 @@ export function openApiDocument(options: Pick<ParsedDashboardOptions, 'basePath'
         parameters: [pathParam('name', 'Queue name')],
         get: {
           summary: 'Show a queue',
-          responses: { '200': ok('Queue', ref('Queue')), ...errors(401, 404) },
+          responses: { '200': ok('Queue', ref('Queue')), ...errors(400, 401) },
+        },
+        put: {
+          summary: 'Set the queue policy (omitted fields stay, null removes a limit)',
+          requestBody: jsonBody({
+            type: 'object',
+            properties: {
+              concurrency: { type: ['integer', 'null'], minimum: 1 },
+              rateLimit: { type: ['object', 'null'] },
+              groupConcurrency: { type: ['integer', 'null'], minimum: 1 },
+              groupRateLimit: { type: ['object', 'null'] },
+            },
+          }),
+          responses: { '200': ok('Queue', ref('Queue')), ...errors(400, 401, 403, 415) },
         },
       },
       '/queues/{name}/pause': {

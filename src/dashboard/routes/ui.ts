@@ -78,7 +78,7 @@ export function uiRoutes(options: ParsedDashboardOptions): Hono {
     const hash = createHash('sha256').update(importMap).digest('base64');
     return {
       html,
-      csp: `default-src 'self'; script-src 'self' 'sha256-${hash}'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`,
+      csp: `default-src 'self'; script-src 'self' 'sha256-${hash}'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`,
     };
   })();
   // Surfaces a missing UI file on first request, not as an unhandled rejection at startup.

@@ -53,9 +53,9 @@ export function JobPage({ id }) {
     </dl>
     <h2>Payload</h2>
     <div data-testid="payload"><${Json} value=${job.payload} /></div>
-    ${job.progress !== undefined && job.progress !== null ? html`<h2>Progress</h2><${Json} value=${job.progress} />` : null}
+    ${job.progress !== undefined && job.progress !== null ? html`<h2>Progress</h2><div data-testid="progress"><${Json} value=${job.progress} /></div>` : null}
     <h2>Result</h2>
-    <${Json} value=${job.result} />
+    <div data-testid="result"><${Json} value=${job.result} /></div>
     <h2>Errors</h2>
     ${
       job.errors?.length

@@ -1,7 +1,16 @@
 import { api } from './api.js';
 import { ActionButton, html, Loading, STATES, usePoll } from './components.js';
 
-const rate = (r) => (r ? `${r.limit} per ${r.period ?? `${r.periodMs} ms`}` : '—');
+const duration = (ms) =>
+  ms % 3_600_000 === 0
+    ? `${ms / 3_600_000}h`
+    : ms % 60_000 === 0
+      ? `${ms / 60_000}m`
+      : ms % 1000 === 0
+        ? `${ms / 1000}s`
+        : `${ms}ms`;
+// Stored periods are milliseconds.
+const rate = (r) => (r ? `${r.limit} per ${duration(r.period)}` : '—');
 
 export function QueuesPage() {
   const state = usePoll(() => api('queues'), []);
