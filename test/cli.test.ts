@@ -88,6 +88,8 @@ describe('pgsched CLI (packed)', () => {
       [['jobs', 'show', '999999'], 1, 'job 999999 not found'],
       [['schedules', 'show', 'nope'], 1, 'schedule "nope" not found'],
       [['dashboard', '--host', '0.0.0.0'], 2, 'without --token'],
+      [['dev', '--host', '0.0.0.0'], 2, 'only on a loopback address'],
+      [['jobs', 'list', '--schema', 'not_migrated'], 1, 'run `pgsched migrate`'],
     ];
     const results = await Promise.all(cases.map(([args]) => app.cli(args, env)));
     results.forEach((r, i) => {
@@ -344,12 +346,17 @@ describe('pgsched CLI (packed)', () => {
   });
 
   it('dev without DATABASE_URL: an embedded PostgreSQL under .pgsched/ that keeps its data', async () => {
-    const first = app.start(['dev', '--port', '0']);
+    // In its own process group, stopped like a terminal's Ctrl-C: the signal reaches every process
+    // of the group, yet the server (in a group of its own) outlives the worker and dashboard.
+    const first = app.start(['dev', '--port', '0'], {}, { ownGroup: true });
     const [, pgUrl] = await first.waitFor(/database: +(postgres:\S+) \(embedded/, 60_000);
     await first.waitFor(/dashboard: +http/);
     expect(existsSync(join(app.dir, '.pgsched', 'data', 'PG_VERSION'))).toBe(true);
     const { id } = json((await app.cli(['enqueue', 'kept', '{}', '--json'], { DATABASE_URL: pgUrl })).stdout);
     expect(await first.stop('SIGINT')).toBe(0);
+    expect(first.stderr()).not.toMatch(/CONNECTION|ECONNREFUSED|second SIGINT/);
+    // a clean shutdown removes postmaster.pid
+    await waitFor(() => !existsSync(join(app.dir, '.pgsched', 'data', 'postmaster.pid')), 10_000);
 
     const second = app.start(['dev', '--port', '0']);
     const [, again] = await second.waitFor(/database: +(postgres:\S+) \(embedded/, 60_000);

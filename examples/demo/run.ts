@@ -8,6 +8,7 @@
  */
 import { resolve } from 'node:path';
 import { startDev } from '../../src/cli/dev.js';
+import { untilStopSignal } from '../../src/cli/shutdown.js';
 import type { Pgsched } from '../../src/index.js';
 import type { DemoJobs } from './jobs.js';
 
@@ -34,12 +35,11 @@ if (once) {
     produce(pgsched, n).catch((error) => process.stderr.write(`demo: enqueue failed: ${error.message}\n`));
   }, 2_000);
   process.stdout.write('demo: enqueuing a few jobs every 2 s; Ctrl-C to stop\n');
-  await new Promise<void>((done) => {
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-  });
+  const stop = untilStopSignal();
+  await stop.stopped;
   clearInterval(producer);
   await session.stop();
+  stop.dispose();
 }
 
 async function produce(p: Pgsched<DemoJobs>, n: number): Promise<void> {

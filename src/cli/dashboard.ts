@@ -77,7 +77,7 @@ async function runDashboard(o: Options): Promise<void> {
   }
 }
 
-function isLoopback(host: string): boolean {
+export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 

@@ -11,9 +11,10 @@ import {
   intOption,
   redact,
   schemaOf,
+  UsageError,
   withDb,
 } from './context.js';
-import { serve } from './dashboard.js';
+import { isLoopback, serve } from './dashboard.js';
 import { type DevPostgres, startDevPostgres } from './embedded.js';
 import { loadWorkerModule } from './load-module.js';
 import { paint } from './output.js';
@@ -61,6 +62,11 @@ A TypeScript worker module needs tsx in the project: npm i -D tsx.`,
 }
 
 async function runDev(o: Options): Promise<void> {
+  if (!isLoopback(o.host)) {
+    throw new UsageError(
+      `dev serves the dashboard without auth, so only on a loopback address (not ${o.host}); use \`pgsched dashboard --token …\` to serve it further`,
+    );
+  }
   const stop = untilStopSignal();
   try {
     const session = await startDev({
@@ -100,9 +106,20 @@ export interface DevOptions {
  */
 export async function startDev(o: DevOptions): Promise<DevSession> {
   const stops: (() => Promise<void>)[] = [];
+  // Each step is bounded: when the database went first (a terminal's Ctrl-C reaches the embedded
+  // server too), a step waiting on it must not keep the others, or the process, from ending.
   const stopAll = async () => {
-    for (const s of stops.reverse())
-      await s().catch((e) => process.stderr.write(`pgsched dev: ${describe(e)}\n`));
+    for (const s of stops.reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          process.stderr.write('pgsched dev: a stop step took over 15 s; going on\n');
+          resolve();
+        }, 15_000);
+      });
+      await Promise.race([s().catch((e) => process.stderr.write(`pgsched dev: ${describe(e)}\n`)), late]);
+      clearTimeout(timer);
+    }
   };
   try {
     let embedded: DevPostgres | undefined;

@@ -1,6 +1,8 @@
 /**
  * SIGINT / SIGTERM handling for the long-running commands (worker, dashboard, dev, stats --watch).
  * The first signal starts a graceful stop; a second one exits at once, for the impatient Ctrl-C.
+ * A second signal within a second of the first is the same Ctrl-C delivered twice (the terminal
+ * signals the whole process group, and a launcher such as tsx or npm relays it again): ignored.
  */
 export function untilStopSignal(): {
   stopped: Promise<NodeJS.Signals>;
@@ -12,11 +14,14 @@ export function untilStopSignal(): {
   const stopped = new Promise<NodeJS.Signals>((resolve) => {
     resolveStopped = resolve;
   });
+  let first = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) {
+      if (performance.now() - first < 1_000) return;
       process.stderr.write(`pgsched: second ${sig}, exiting without waiting\n`);
       process.exit(130);
     }
+    first = performance.now();
     controller.abort();
     resolveStopped(sig);
   };

@@ -16,7 +16,11 @@ export interface Consumer {
   /** Runs `pgsched …` (node_modules/.bin) in the project and collects its output. */
   cli(args: string[], env?: Record<string, string | undefined>): Promise<ProcessResult>;
   /** Starts a long-running `pgsched …` (worker, dashboard, dev, stats --watch). */
-  start(args: string[], env?: Record<string, string | undefined>): RunningCli;
+  start(
+    args: string[],
+    env?: Record<string, string | undefined>,
+    options?: { ownGroup?: boolean },
+  ): RunningCli;
 }
 
 export interface RunningCli {
@@ -27,7 +31,7 @@ export interface RunningCli {
   stderr(): string;
   /** Resolves with the first match of `re` in stdout (or stderr), polling; rejects after `timeoutMs`. */
   waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
-  /** Sends `signal` and resolves with the exit code. */
+  /** Sends `signal` (to its whole process group, like a terminal's Ctrl-C, with `ownGroup`) and resolves with the exit code. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
 }
 
@@ -56,9 +60,14 @@ export async function installPackedPackage(links: string[] = []): Promise<Consum
   for (const name of links) symlinkSync(join(ROOT, 'node_modules', name), join(dir, 'node_modules', name));
   const bin = join(dir, 'node_modules', '.bin', 'pgsched');
 
-  const start = (args: string[], env: Record<string, string | undefined> = {}): RunningCli => {
+  const start = (
+    args: string[],
+    env: Record<string, string | undefined> = {},
+    { ownGroup = false } = {},
+  ): RunningCli => {
     const child = spawn(bin, args, {
       cwd: dir,
+      detached: ownGroup,
       env: { ...process.env, DATABASE_URL: undefined, NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -88,7 +97,10 @@ export async function installPackedPackage(links: string[] = []): Promise<Consum
         }
       },
       async stop(signal = 'SIGTERM', timeoutMs = 20_000) {
-        if (child.exitCode === null) child.kill(signal);
+        if (child.exitCode === null) {
+          if (ownGroup) process.kill(-child.pid!, signal);
+          else child.kill(signal);
+        }
         const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
         const code = await exited;
         clearTimeout(timer);
