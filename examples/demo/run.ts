@@ -34,10 +34,26 @@ if (once) {
     n++;
     produce(pgsched, n).catch((error) => process.stderr.write(`demo: enqueue failed: ${error.message}\n`));
   }, 2_000);
-  process.stdout.write('demo: enqueuing a few jobs every 2 s; Ctrl-C to stop\n');
+  // A line every 5 s, so the terminal shows the flow too; the dashboard shows it in detail.
+  const report = setInterval(() => {
+    pgsched
+      .stats()
+      .then((queues) => {
+        const total = (s: 'pending' | 'running' | 'completed' | 'failed') =>
+          queues.reduce((n, q) => n + q.counts[s], 0);
+        process.stdout.write(
+          `demo: ${total('pending')} pending, ${total('running')} running, ${total('completed')} completed, ${total('failed')} failed\n`,
+        );
+      })
+      .catch((error) => process.stderr.write(`demo: stats failed: ${error.message}\n`));
+  }, 5_000);
+  process.stdout.write(
+    `demo: enqueuing a few jobs every 2 s; open ${session.dashboardUrl} — Ctrl-C to stop\n`,
+  );
   const stop = untilStopSignal();
   await stop.stopped;
   clearInterval(producer);
+  clearInterval(report);
   await session.stop();
   stop.dispose();
 }
