@@ -71,10 +71,12 @@ async function drain(url: string, scenario: Scenario): Promise<number> {
     await q.migrate();
     const n = scenario === 'rate' ? RATE * 5 : JOBS;
     const payloads = Array.from({ length: 1_000 }, (_, i) => ({ i }));
+    const e0 = performance.now();
     for (let done = 0; done < n; done += 1_000) {
       const group = scenario === 'groups' ? { group: `g${(done / 1_000) % 100}` } : {};
       await q.enqueueMany('noop', payloads.slice(0, Math.min(1_000, n - done)), { queue: 'bench', ...group });
     }
+    log(`  enqueue ${scenario}: ${(n / ((performance.now() - e0) / 1000)).toFixed(0)} jobs/s`);
     if (scenario === 'groups') {
       // 1,000-job batches would put whole batches in one group: spread every job over the 100 groups.
       await sql`update pgsched.jobs set group_key = 'g' || (id % 100)`;

@@ -22,6 +22,8 @@ let browser: Browser;
 let page: Page;
 let flakyId: string;
 const browserErrors: string[] = [];
+/** expect.poll with room for a loaded CI machine (its default gives up after 1 s). */
+const poll = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 10_000, interval: 50 });
 
 async function shot(name: string) {
   await page.screenshot({ path: join(OUTPUT, `${name}.png`) });
@@ -81,28 +83,29 @@ describe('dashboard UI in Chromium', () => {
     await page.getByLabel('Token').fill('ui-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
     const queues = page.getByTestId('overview-queues');
-    await expect.poll(() => queues.textContent()).toContain('ui');
-    await expect.poll(() => queues.textContent()).toContain('mail');
+    await poll(() => queues.textContent()).toContain('ui');
+    await poll(() => queues.textContent()).toContain('mail');
     await page.getByTestId('throughput-chart').locator('canvas').waitFor();
+    await poll(() => page.getByTestId('workers').textContent()).toContain(String(process.pid));
     await shot('overview');
   });
 
   it('filters jobs by state and pages through them', async () => {
     await page.goto(`${served.url}#/jobs`);
     const rows = page.getByTestId('jobs').locator('tbody tr[data-job-id]');
-    await expect.poll(() => rows.count()).toBe(14);
+    await poll(() => rows.count()).toBe(14);
     await shot('jobs');
     await page.getByLabel('State').selectOption('failed');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await expect.poll(() => page.url()).toContain('state=failed');
-    await expect.poll(() => rows.count()).toBe(1);
+    await poll(() => page.url()).toContain('state=failed');
+    await poll(() => rows.count()).toBe(1);
     expect(await rows.first().getAttribute('data-job-id')).toBe(flakyId);
 
     // 12 report jobs, 5 a page: 5, 5, 2, and no job twice.
     await page.goto(`${served.url}#/jobs?name=report&limit=5`);
     const seen: string[] = [];
     for (const size of [5, 5, 2]) {
-      await expect.poll(() => rows.count()).toBe(size);
+      await poll(() => rows.count()).toBe(size);
       await expect
         .poll(async () => seen.includes((await rows.first().getAttribute('data-job-id'))!))
         .toBe(false);
@@ -116,17 +119,17 @@ describe('dashboard UI in Chromium', () => {
   it('cancels and retries jobs in bulk by the current filter', async () => {
     await page.goto(`${served.url}#/jobs?queue=mail`);
     await page.getByTestId('bulk-cancel').click();
-    await expect.poll(() => page.getByTestId('notice').textContent()).toBe('Cancelled 1 job');
+    await poll(() => page.getByTestId('notice').textContent()).toBe('Cancelled 1 job');
     expect((await pgsched.listJobs({ queue: 'mail' })).jobs.map((j) => j.state)).toEqual(['cancelled']);
     await page.getByTestId('bulk-retry').click();
-    await expect.poll(() => page.getByTestId('notice').textContent()).toBe('Retried 1 job');
+    await poll(() => page.getByTestId('notice').textContent()).toBe('Retried 1 job');
     expect((await pgsched.listJobs({ queue: 'mail' })).jobs.map((j) => j.state)).toEqual(['pending']);
   });
 
   it('shows a job with its payload as text, retries it and sees the state change', async () => {
     await page.goto(`${served.url}#/jobs?state=failed`);
     await page.getByRole('link', { name: flakyId, exact: true }).click();
-    await expect.poll(() => page.getByTestId('job-state').textContent()).toBe('failed');
+    await poll(() => page.getByTestId('job-state').textContent()).toBe('failed');
     const payload = page.getByTestId('payload');
     expect(await payload.textContent()).toContain('<script>window.__pwned = 1</script>');
     expect(await payload.locator('script, img').count()).toBe(0);
@@ -135,13 +138,11 @@ describe('dashboard UI in Chromium', () => {
     await shot('job');
 
     await page.getByTestId('retry').click();
-    await expect
-      .poll(() => page.getByTestId('job-state').textContent(), { timeout: 10_000 })
-      .toBe('completed');
+    await poll(() => page.getByTestId('job-state').textContent()).toBe('completed');
     const job = await pgsched.getJob(flakyId);
     expect(job).toMatchObject({ state: 'completed', attempt: 2, result: { ok: true } });
     const attempts = page.getByTestId('attempts').locator('tbody tr');
-    await expect.poll(() => attempts.count()).toBe(2);
+    await poll(() => attempts.count()).toBe(2);
     expect(await attempts.nth(0).textContent()).toContain('failed');
     expect(await attempts.nth(1).textContent()).toContain('completed');
     expect(await page.getByTestId('progress').textContent()).toContain('"of": 3');
@@ -152,7 +153,7 @@ describe('dashboard UI in Chromium', () => {
     await page.goto(`${served.url}#/queues`);
     const row = page.locator('tr[data-queue="mail"]');
     await row.getByTestId('pause').click();
-    await expect.poll(() => row.getByTestId('queue-status').textContent()).toBe('paused');
+    await poll(() => row.getByTestId('queue-status').textContent()).toBe('paused');
     expect(await page.locator('tr[data-queue="ui"]').textContent()).toContain('100 per 1m');
     expect(await pgsched.getQueue('mail')).toMatchObject({ name: 'mail', paused: true });
     await shot('queues');
@@ -161,10 +162,10 @@ describe('dashboard UI in Chromium', () => {
   it('shows schedules with their next five fires, and pauses one', async () => {
     await page.goto(`${served.url}#/schedules`);
     const row = page.locator('tr[data-schedule="hourly-report"]');
-    await expect.poll(() => row.locator('ul.fires li').count()).toBe(5);
+    await poll(() => row.locator('ul.fires li').count()).toBe(5);
     await shot('schedules');
     await row.getByTestId('pause').click();
-    await expect.poll(() => row.getByTestId('schedule-status').textContent()).toBe('paused');
+    await poll(() => row.getByTestId('schedule-status').textContent()).toBe('paused');
     expect((await pgsched.getSchedule('hourly-report'))!.paused).toBe(true);
   });
 
@@ -173,7 +174,7 @@ describe('dashboard UI in Chromium', () => {
     try {
       const other = await browser.newPage();
       await other.goto(`${readOnly.url}#/jobs/${flakyId}`);
-      await expect.poll(() => other.getByTestId('job-state').textContent()).toBe('completed');
+      await poll(() => other.getByTestId('job-state').textContent()).toBe('completed');
       expect(await other.locator('button').count()).toBe(0);
       await other.goto(`${readOnly.url}#/jobs`);
       await other.getByTestId('jobs').waitFor();

@@ -45,7 +45,15 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       const path = (req.url ?? '/').split('?')[0]!;
       if (next && base !== '' && path !== base && !path.startsWith(`${base}/`)) return next();
       adoptParsedBody(req);
-      await nodeListener(req, res);
+      try {
+        await nodeListener(req, res);
+      } catch (error) {
+        // Callers commonly drop this promise (`void dashboard.listener(req, res)`): it must never
+        // reject, or a broken socket would become an unhandled rejection in the host process.
+        parsed.pgsched.logger.error({ err: error }, 'pgsched dashboard: response failed');
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      }
     },
     async close() {
       closed = true;

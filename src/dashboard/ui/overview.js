@@ -61,7 +61,15 @@ function ThroughputChart({ points }) {
       );
     } else chart.current.setData(data);
   }, [points]);
-  useEffect(() => () => chart.current?.destroy(), []);
+  useEffect(() => {
+    const resize = () =>
+      chart.current?.setSize({ width: Math.max(320, element.current.clientWidth), height: 220 });
+    addEventListener('resize', resize);
+    return () => {
+      removeEventListener('resize', resize);
+      chart.current?.destroy();
+    };
+  }, []);
   return html`<div class="chart" ref=${element} data-testid="throughput-chart"></div>`;
 }
 
