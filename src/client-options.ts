@@ -35,8 +35,21 @@ export interface StartOptions {
   prefetch?: number;
   /** Fallback poll (also picks up delayed jobs and retries). Default 1s. */
   pollInterval?: Duration;
-  /** No LISTEN: for PgBouncer transaction pooling. */
+  /**
+   * No LISTEN: for PgBouncer transaction pooling, where a LISTEN lands on a server connection
+   * that other clients share. Jobs and schedule changes are then found by polling.
+   */
   pollOnly?: boolean;
+  /**
+   * A direct (session) URL for LISTEN when `sql` goes through a transaction pooler: wake-ups
+   * arrive at once instead of at the next poll. Ignored with `pollOnly`.
+   */
+  listenUrl?: string;
+  /**
+   * A leader that stops renewing its lease (dead, frozen, cut off) loses leadership this long
+   * after its last renewal, and another process takes over every duty. Default 10s; 1s–5m.
+   */
+  leaderTimeout?: Duration;
   /** Take part in leader election (rescuer, pruner, schedules). Default true. */
   leader?: boolean;
   /**
@@ -73,6 +86,10 @@ const startSchema = z.strictObject({
   prefetch: z.number().int().min(0).max(100_000).optional(),
   pollInterval: duration(false).optional(),
   pollOnly: z.boolean().optional(),
+  listenUrl: z.string().url().optional(),
+  leaderTimeout: duration(false)
+    .refine((ms) => ms >= 1_000 && ms <= 300_000, 'expected a duration from 1s to 5m')
+    .optional(),
   leader: z.boolean().optional(),
   retention: z
     .strictObject({

@@ -32,6 +32,7 @@ import { DEFAULT_MAX_PAYLOAD_BYTES } from './payload.js';
 import { createQueries } from './queries.js';
 import { createQueues, type QueueInfo, type QueuePolicyOptions, type Queues } from './queues/index.js';
 import { type DefineOptions, type Handler, Registry } from './registry.js';
+import { Runtime } from './runtime.js';
 import {
   createSchedules,
   type MissedOccurrences,
@@ -41,8 +42,7 @@ import {
 } from './schedule/index.js';
 import { createWorker } from './worker/create.js';
 import type { WorkerHooks } from './worker/hooks.js';
-import type { Worker } from './worker/worker.js';
-import { createPresence, createWorkerQueries, type Presence, type WorkerInfo } from './workers/index.js';
+import { createPresence, createWorkerQueries, type WorkerInfo } from './workers/index.js';
 
 /** Payload and result types per job name, for typed `define`/`enqueue`/`getJob`. */
 export type JobMap = Record<string, { payload: unknown; result?: unknown }>;
@@ -63,14 +63,11 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
   readonly #workers;
   readonly #metrics = new MetricsCollector();
   readonly #hooks: WorkerHooks;
-  #presence: Presence | undefined;
   readonly #enqueueDeps: EnqueueDeps;
   readonly #random: () => number;
   readonly #schedules: Schedules;
   readonly #queues: Queues;
-  #worker: Worker | undefined;
-  #leader: Leader | undefined;
-  #unlisten: (() => Promise<void>) | undefined;
+  #runtime: Runtime | undefined;
   #started = false;
 
   constructor(options: PgschedOptions) {
@@ -277,7 +274,11 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
     return this.#schedules.misses(name, options);
   }
 
-  /** Starts the worker (when jobs are defined) and leader duties in this process. */
+  /**
+   * Starts the worker (when jobs are defined) and leader duties in this process, on connections
+   * of pgsched's own opened from the client's settings (see `connections.ts`). Either everything
+   * starts, or nothing is left running and the error is thrown.
+   */
   async start(options: StartOptions = {}): Promise<void> {
     if (this.#started)
       throw new PgschedValidationError('start', 'called twice', 'this instance is already started');
@@ -285,55 +286,83 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
     const concurrency = opts.concurrency ?? 10;
     await this.#schedules.syncOnStart(opts.schedules, opts.removeUnlistedSchedules ?? false);
     this.#started = true;
-
-    if (this.#registry.names().length > 0) {
-      this.#worker = createWorker(this.sql, this.#queries, this.#registry, this.logger, {
-        schema: this.schema,
-        concurrency,
-        prefetch: opts.prefetch ?? null,
+    const runtime = new Runtime(this.logger);
+    this.#runtime = runtime;
+    try {
+      // LISTEN needs a session: through PgBouncer's transaction pooling, a direct URL for it.
+      const listenSql =
+        !opts.pollOnly && opts.listenUrl ? runtime.client(opts.listenUrl, 1, 'listen') : undefined;
+      if (this.#registry.names().length > 0) {
+        const workerSql = runtime.client(this.sql, 4, 'worker');
+        runtime.worker = createWorker(
+          workerSql,
+          createQueries(workerSql, this.schema),
+          this.#registry,
+          this.logger,
+          {
+            schema: this.schema,
+            concurrency,
+            prefetch: opts.prefetch ?? null,
+            queues: opts.queues ?? null,
+            listenSql: opts.pollOnly ? null : (listenSql ?? workerSql),
+            pollIntervalMs: opts.pollInterval ?? 1_000,
+            maxResultBytes: this.#enqueueDeps.maxPayloadBytes,
+            random: this.#random,
+            deleteCompleted: opts.retention.completed === 0,
+            hooks: this.#hooks,
+          },
+        );
+        await runtime.worker.start();
+      }
+      if (opts.leader ?? true) {
+        const leaderSql = runtime.client(this.sql, 3, 'leader');
+        // Lease statements on a connection of their own that lives as long as this process, so
+        // that its server process going away tells followers this leader is gone (see leader.ts).
+        const leaseSql = runtime.client(this.sql, 1, 'lease', { persistent: true });
+        const leader = new Leader(
+          leaderSql,
+          this.schema,
+          [
+            // First: the most latency-sensitive duty, it should not wait behind a long prune.
+            this.#schedules.ticker(leaderSql, { pollMs: opts.pollInterval ?? 1_000 }),
+            createRescuer(leaderSql, this.schema, this.logger),
+            createPruner(leaderSql, this.schema, opts.retention, this.logger),
+            // VACUUM and REINDEX CONCURRENTLY run in the background: no other duty waits on them.
+            createHygiene(leaderSql, this.schema, this.logger),
+          ],
+          this.logger,
+          // pollOnly is the PgBouncer set-up: a pooled server connection says nothing about us.
+          { timeoutMs: opts.leaderTimeout ?? 10_000, leaseSql, session: !opts.pollOnly },
+        );
+        runtime.leader = leader;
+        leader.start();
+        // A schedule created or changed anywhere may be due before the ticker's next look (which
+        // polls anyway, so nothing depends on this notification arriving).
+        if (!opts.pollOnly) {
+          const sql = listenSql ?? leaderSql;
+          runtime.unlisten = await this.#schedules.listen(sql, () => leader.wake('schedules'));
+        }
+      }
+      // Listed in the workers registry from here on (a leader-only process too, with no job names).
+      runtime.presence = createPresence(this.#workers, this.logger, () => this.isLeader, {
+        workerId: runtime.worker?.id ?? null,
         queues: opts.queues ?? null,
-        pollOnly: opts.pollOnly ?? false,
-        pollIntervalMs: opts.pollInterval ?? 1_000,
-        maxResultBytes: this.#enqueueDeps.maxPayloadBytes,
-        random: this.#random,
-        deleteCompleted: opts.retention.completed === 0,
-        hooks: this.#hooks,
+        names: runtime.worker ? this.#registry.names() : [],
+        concurrency: runtime.worker ? concurrency : 0,
+        intervalMs: opts.registryInterval ?? 10_000,
       });
-      await this.#worker.start();
+      await runtime.presence.start();
+    } catch (error) {
+      this.#runtime = undefined;
+      this.#started = false;
+      await runtime.stop(0);
+      throw error;
     }
-    if (opts.leader ?? true) {
-      this.#leader = new Leader(
-        this.sql,
-        this.schema,
-        [
-          // First: the most latency-sensitive duty, it should not wait behind a long prune.
-          this.#schedules.ticker(),
-          createRescuer(this.sql, this.schema, this.logger),
-          createPruner(this.sql, this.schema, opts.retention, this.logger),
-          // VACUUM and REINDEX CONCURRENTLY run in the background: no other duty waits on them.
-          createHygiene(this.sql, this.schema, this.logger),
-        ],
-        this.logger,
-      );
-      const leader = this.#leader;
-      leader.start();
-      // A schedule created or changed anywhere may be due before the ticker's next planned run.
-      if (!opts.pollOnly) this.#unlisten = await this.#schedules.listen(() => leader.wake('schedules'));
-    }
-    // Listed in the workers registry from here on (a leader-only process too, with no job names).
-    this.#presence = createPresence(this.#workers, this.logger, () => this.isLeader, {
-      workerId: this.#worker?.id ?? null,
-      queues: opts.queues ?? null,
-      names: this.#worker ? this.#registry.names() : [],
-      concurrency: this.#worker ? concurrency : 0,
-      intervalMs: opts.registryInterval ?? 10_000,
-    });
-    await this.#presence.start();
   }
 
   /** Whether this process currently holds leadership. */
   get isLeader(): boolean {
-    return this.#leader?.isLeader ?? false;
+    return this.#runtime?.leader?.isLeader ?? false;
   }
 
   /**
@@ -342,17 +371,9 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
    */
   async stop(options: { timeout?: Duration } = {}): Promise<void> {
     const timeoutMs = parseDuration('stop.options.timeout', options.timeout ?? 30_000);
-    const worker = this.#worker;
-    const leader = this.#leader;
-    const unlisten = this.#unlisten;
-    const presence = this.#presence;
-    this.#presence = undefined;
-    this.#worker = undefined;
-    this.#leader = undefined;
-    this.#unlisten = undefined;
-    await Promise.all([worker?.stop(timeoutMs), leader?.stop(), unlisten?.()]);
-    // Listed until its jobs are written, so `listWorkers()` never hides a process still finishing.
-    await presence?.stop();
+    const runtime = this.#runtime;
+    this.#runtime = undefined;
+    await runtime?.stop(timeoutMs);
     this.#started = false;
   }
 }

@@ -122,6 +122,14 @@ describe('embedded PostgreSQL', () => {
       // As root the server would run as postgres, who cannot enter the 0700 parent.
       await expect(attempt).rejects.toThrow(/dataDir .*cluster is below .*pgsched-private-\w+ \(mode 700\)/);
       expect(existsSync(dataDir)).toBe(false);
+      // The same for a TMPDIR below a 0700 directory, where the binaries' copy would go.
+      const saved = process.env.TMPDIR;
+      process.env.TMPDIR = privateDir('pgsched-private-tmp-');
+      try {
+        await expect(startEmbeddedPostgres()).rejects.toThrow(/binaries copy .* point TMPDIR at a directory/);
+      } finally {
+        process.env.TMPDIR = saved;
+      }
     } else {
       // Anyone else runs the server as themselves, and may keep its data in their own 0700 dirs.
       const server = await attempt;

@@ -19,9 +19,13 @@ beforeEach(async () => {
   await db.sql`delete from pgsched.jobs`;
 });
 
-/** One ticker pass as if the database clock read `at` (the trigger maths use the same instant). */
+/**
+ * One ticker pass as if the database clock read `at` (the trigger maths use the same instant).
+ * `wait` is the time to the next due occurrence: no poll cap in simulated time.
+ */
 async function tickAt(at: string, sql = db.sql) {
-  const ticker = createTicker(sql, 'pgsched', testLogger, { clock: () => new Date(at) });
+  const clock = () => new Date(at);
+  const ticker = createTicker(sql, 'pgsched', testLogger, { clock, pollMs: Number.POSITIVE_INFINITY });
   const wait = await ticker.runOnce();
   return { ...ticker.stats, wait };
 }

@@ -64,7 +64,7 @@ describe('claim bookkeeping races', () => {
       concurrency: 1,
       prefetch: null,
       queues: null,
-      pollOnly: true,
+      listenSql: null,
       pollIntervalMs: 50,
       maxResultBytes: 1_000_000,
       random: Math.random,

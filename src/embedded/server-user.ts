@@ -63,7 +63,12 @@ async function lookup(name: string): Promise<{ uid: number; gid: number } | unde
  * server would otherwise report from deep inside initdb). Group membership is approximated by
  * the primary group, which is what a freshly created postgres user has.
  */
-export async function assertReachable(user: ServerUser, path: string, field: string): Promise<void> {
+export async function assertReachable(
+  user: ServerUser,
+  path: string,
+  what: string,
+  remedy: string,
+): Promise<void> {
   if (!user.switched) return;
   for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {
     const s = await stat(dir).catch(() => undefined);
@@ -71,9 +76,8 @@ export async function assertReachable(user: ServerUser, path: string, field: str
       const bit = s.uid === user.uid ? 0o100 : s.gid === user.gid ? 0o010 : 0o001;
       if ((s.mode & bit) === 0) {
         throw new PgschedError(
-          `The ${field} ${path} is below ${dir} (mode ${(s.mode & 0o777).toString(8)}), which the ` +
-            `${user.name} OS user the server runs as cannot enter. Choose a ${field} outside it ` +
-            '(for example under /var/tmp or /var/lib).',
+          `The ${what} ${path} is below ${dir} (mode ${(s.mode & 0o777).toString(8)}), which the ` +
+            `${user.name} OS user the server runs as cannot enter: ${remedy}`,
         );
       }
     }

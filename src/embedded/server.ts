@@ -76,10 +76,19 @@ export async function startEmbeddedPostgres(
   const dataDir = base ? join(base, 'data') : resolve(options.dataDir!);
   const persistent = options.persistent ?? !temporary;
   try {
-    await assertReachable(user, dataDir, 'dataDir');
+    const tmpHint = 'point TMPDIR at a directory every user can enter, such as /tmp';
+    await assertReachable(user, bin.postgres, 'binaries copy', tmpHint);
+    const dataHint = temporary ? tmpHint : 'choose a dataDir elsewhere, e.g. under /var/tmp or /var/lib';
+    await assertReachable(user, dataDir, 'dataDir', dataHint);
     const password = existsSync(join(dataDir, 'PG_VERSION'))
       ? await reuseCluster(dataDir, bin)
-      : await initCluster(dataDir, bin, user, options.password ?? randomBytes(12).toString('hex'));
+      : await initCluster(
+          dataDir,
+          bin,
+          user,
+          options.password ?? randomBytes(12).toString('hex'),
+          persistent,
+        );
     const port = options.port ?? (await freePort());
     const server = new Server(bin, user, dataDir, port, options.flags ?? [], options.onLog);
     await server.start();
@@ -124,7 +133,13 @@ function validate(options: EmbeddedPostgresOptions): void {
   }
 }
 
-async function initCluster(dataDir: string, bin: PreparedBinaries, user: ServerUser, password: string) {
+async function initCluster(
+  dataDir: string,
+  bin: PreparedBinaries,
+  user: ServerUser,
+  password: string,
+  persistent: boolean,
+) {
   if (!isAbsolute(dataDir)) throw new PgschedError(`dataDir must be absolute: ${dataDir}`);
   await mkdir(dataDir, { recursive: true });
   if (user.switched) await chown(dataDir, user.uid, user.gid);
@@ -134,7 +149,10 @@ async function initCluster(dataDir: string, bin: PreparedBinaries, user: ServerU
   try {
     if (user.switched) await chown(pwfile, user.uid, user.gid);
     const args = ['-D', dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`];
-    await runToEnd(bin.initdb, [...args, '--encoding=UTF8', '--no-locale'], user, bin.root);
+    // --no-sync for a throwaway cluster: flushing files that die with the test run costs seconds
+    // on a busy disk and buys nothing.
+    const sync = persistent ? [] : ['--no-sync'];
+    await runToEnd(bin.initdb, [...args, '--encoding=UTF8', '--no-locale', ...sync], user, bin.root);
   } finally {
     await rm(pwfile, { force: true });
   }

@@ -17,7 +17,8 @@ export interface WorkerSettings {
   /** null: sized from measured job and claim times. */
   prefetch: number | null;
   queues: string[] | null;
-  pollOnly: boolean;
+  /** The client to LISTEN on; null: poll only (PgBouncer transaction pooling without a direct URL). */
+  listenSql: Sql | null;
   pollIntervalMs: number;
   maxResultBytes: number;
   random: () => number;
@@ -30,6 +31,7 @@ export interface WorkerSettings {
  * each claim, so rows whose enqueuer did not know the definition get them when first claimed.
  */
 export function createWorker(
+  /** pgsched's own worker connections (see connections.ts); `queries` runs on them too. */
   sql: Sql,
   queries: Queries,
   registry: Registry,
@@ -41,10 +43,11 @@ export function createWorker(
   // A Notifier that also re-polls finely while a queue of this worker has a rate limit (src/queues).
   const notifier = new FlowNotifier(
     sql,
+    s.listenSql,
     s.schema,
     s.queues,
     { jobs: `${s.schema}.jobs`, cancel: `${s.schema}.cancel` },
-    { pollOnly: s.pollOnly, pollIntervalMs: s.pollIntervalMs },
+    { pollIntervalMs: s.pollIntervalMs },
     logger,
   );
   return new Worker(
@@ -65,6 +68,7 @@ export function createWorker(
       random: s.random,
       deleteCompleted: s.deleteCompleted,
       hooks: s.hooks,
+      isPaused: (queue) => notifier.isPaused(queue),
     },
     queries,
     registry,

@@ -230,12 +230,19 @@ export class Worker {
   #dispatch(): void {
     if (this.#buffer.size === 0 || this.#running.size >= this.config.concurrency) return;
     if (!this.#prefetched.mayStart(this.#resume)) return;
+    const paused: ClaimedRow[] = [];
     while (this.#running.size < this.config.concurrency && this.#buffer.size > 0) {
       const row = this.#buffer.take()!;
+      // Claimed before its queue was paused: back to the queue, unstarted, attempt unused.
+      if (this.config.isPaused?.(row.queue)) {
+        paused.push(row);
+        continue;
+      }
       const attempt = new Attempt(row, this.registry.get(row.name)!, this.#executorDeps);
       this.#running.set(row.id, attempt);
       attempt.start();
     }
+    if (paused.length > 0) void this.#prefetched.giveBack(paused);
   }
 
   readonly #resume = (): void => {
