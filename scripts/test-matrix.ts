@@ -87,8 +87,9 @@ function installBinaries(): void {
 
 async function runMajor(major: number): Promise<Outcome> {
   const started = Date.now();
+  const binaries = join(matrixDir, 'node_modules', `pg${major}`);
   const server = await startEmbeddedPostgres({
-    binaries: join(matrixDir, 'node_modules', `pg${major}`),
+    binaries,
     flags: ['-c', 'max_connections=300'],
   });
   const report = join(mkdtempSync(join(tmpdir(), 'pgsched-matrix-')), 'report.json');
