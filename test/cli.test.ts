@@ -142,10 +142,15 @@ describe('pgsched CLI (packed)', () => {
         .stdout,
     );
     expect(page2.jobs.map((j: { id: string }) => j.id)).toEqual([ids[2], ids[1], ids[0]]);
-    const [table, show] = await Promise.all([
+    const [table, show, oldest] = await Promise.all([
       app.cli(['jobs', 'list', '--queue', 'cj'], env),
       app.cli(['jobs', 'show', ids[0]!, '--json'], env),
+      app.cli(
+        ['jobs', 'list', '--queue', 'cj', '--oldest', '--since', '2000-01-01T00:00:00Z', '--json'],
+        env,
+      ),
     ]);
+    expect(json(oldest.stdout).jobs.map((j: { id: string }) => j.id)).toEqual(ids);
     expect(table.stdout.split('\n')[0]).toMatch(/^\s*ID\s+NAME\s+QUEUE\s+STATE/);
     expect(table.stdout).toMatch(new RegExp(`${ids[0]}\\s+cli-jobs\\s+cj\\s+pending`));
     expect(json(show.stdout)).toMatchObject({

@@ -21,10 +21,12 @@ interface FilterFlags {
   name?: string;
   group?: string;
   key?: string;
+  since?: string;
 }
 interface ListOptions extends DbOptions, FilterFlags {
   limit: string;
   after?: string;
+  oldest?: boolean;
   json?: boolean;
 }
 type ActOptions = DbOptions & FilterFlags & { json?: boolean };
@@ -58,13 +60,14 @@ function filterFlags(command: Command): Command {
     .option('--queue <queue>', 'only this queue')
     .option('--name <name>', 'only jobs of this name')
     .option('--group <group>', 'only this group')
-    .option('--key <key>', 'only the job(s) with this key');
+    .option('--key <key>', 'only the job(s) with this key')
+    .option('--since <time>', 'only jobs created at or after this ISO 8601 time');
 }
 
 /** The flags given, as the library's filter; it validates them and names the bad one. */
 function filterOf(options: FilterFlags): JobFilterOptions {
   const filter: Record<string, unknown> = {};
-  for (const k of ['state', 'queue', 'name', 'group', 'key'] as const) {
+  for (const k of ['state', 'queue', 'name', 'group', 'key', 'since'] as const) {
     const value = options[k];
     if (value !== undefined) filter[k] = k === 'state' && value.includes(',') ? value.split(',') : value;
   }
@@ -82,6 +85,7 @@ export function registerJobs(program: Command): void {
     .description('list jobs, newest first, a page at a time')
     .option('--limit <n>', 'jobs per page (1–1000)', '50')
     .option('--after <cursor>', 'the cursor printed after the previous page')
+    .option('--oldest', 'oldest first (default: newest first)')
     .action((o: ListOptions) => withPgsched(o, (p) => listJobs(p, o)));
   example(
     list,
@@ -138,6 +142,7 @@ async function listJobs(pgsched: Pgsched, o: ListOptions): Promise<void> {
     ...filterOf(o),
     limit: intOption('--limit', o.limit, 1, 1000),
     ...(o.after === undefined ? {} : { after: o.after }),
+    ...(o.oldest ? { order: 'oldest' as const } : {}),
   });
   if (o.json) return printJson(page);
   printTable(page.jobs, JOB_COLUMNS, 'no jobs');
