@@ -60,10 +60,13 @@ describe('migrations', () => {
 
 describe('the pgsched CLI', () => {
   it('--help prints usage and exits 0', async () => {
-    const r = await runCli(['--help']);
+    const r = await runCli(['migrate', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Usage: pgsched migrate');
     expect(r.stdout).toContain('--dry-run');
+    const root = await runCli(['--help']);
+    expect(root.code).toBe(0);
+    expect(root.stdout).toMatch(/^\s+migrate /m);
   });
 
   it('--database-url wins over DATABASE_URL', async () => {
