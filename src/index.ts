@@ -50,4 +50,5 @@ export {
 } from './schedule/index.js';
 export type { TriggerKind, TriggerSpec } from './schedule/triggers/index.js';
 export { CancelSignal, cancel, DiscardSignal, discard, SnoozeSignal, snooze } from './signals.js';
+export { isConnectionLoss, transaction } from './transaction.js';
 export type { WorkerInfo } from './workers/index.js';

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Sql } from 'postgres';
 import { PgschedSchemaTooNewError } from './errors.js';
 import { validateSchemaName } from './identifiers.js';
+import { transaction } from './transaction.js';
 
 /** One numbered file of `sql/`. */
 export interface Migration {
@@ -53,7 +54,7 @@ export async function migrate(sql: Sql, schema: string, { dryRun = false } = {})
   if (dryRun) return { applied, pending, currentVersion: current };
 
   for (const migration of pending) {
-    await sql.begin(async (tx) => {
+    await transaction(sql, async (tx) => {
       await tx`select pg_advisory_xact_lock(hashtext(${`pgsched:migrate:${schema}`}))`;
       await tx`create schema if not exists ${tx(schema)}`;
       await tx`create table if not exists ${tx(schema)}.migrations (

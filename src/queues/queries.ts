@@ -1,4 +1,5 @@
 import type { Sql, TransactionSql } from 'postgres';
+import { transaction } from '../transaction.js';
 import type { ParsedPolicy } from './policy.js';
 
 /** A `queues` row with the job counts of its queue. */
@@ -43,7 +44,7 @@ export function createQueueQueries(sql: Sql, schema: string) {
     /** Upserts the given fields (undefined: keep, null: clear); forgets counted starts of cleared rates. */
     set: (name: string, p: ParsedPolicy) => {
       const keep = (v: unknown) => v === undefined;
-      return sql.begin(async (tx) => {
+      return transaction(sql, async (tx) => {
         await tx`
           insert into ${queues} (name, concurrency, rate_limit, rate_period_ms, group_concurrency,
                                  group_rate_limit, group_rate_period_ms)
@@ -72,7 +73,7 @@ export function createQueueQueries(sql: Sql, schema: string) {
 
     /** Pauses (true) or resumes (false) a queue. */
     pause: (name: string, paused: boolean) =>
-      sql.begin(async (tx) => {
+      transaction(sql, async (tx) => {
         await tx`
           insert into ${queues} (name, paused) values (${name}, ${paused})
           on conflict (name) do update set paused = excluded.paused, updated_at = now()`;

@@ -1,6 +1,7 @@
 import type { Sql, TransactionSql } from 'postgres';
 import { PgschedConflictError, PgschedValidationError } from '../errors.js';
 import { pgArray } from '../pg-array.js';
+import { transaction } from '../transaction.js';
 import {
   type DefinitionColumns,
   definitionKey,
@@ -106,7 +107,7 @@ export function createScheduleStore(sql: Sql, schema: string) {
 
   return {
     /** Creates or updates one schedule. */
-    upsert: (s: ParsedSchedule) => sql.begin((tx) => upsertIn(tx, s)),
+    upsert: (s: ParsedSchedule) => transaction(sql, (tx) => upsertIn(tx, s)),
 
     /**
      * Upserts every listed schedule in one transaction (all or nothing), in name order so that
@@ -126,7 +127,7 @@ export function createScheduleStore(sql: Sql, schema: string) {
         seen.add(s.name);
       });
       const sorted = [...list].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      return sql.begin(async (tx) => {
+      return transaction(sql, async (tx) => {
         const results: UpsertResult[] = [];
         for (const s of sorted) results.push(await upsertIn(tx, s));
         const removed = removeUnlisted
@@ -149,7 +150,7 @@ export function createScheduleStore(sql: Sql, schema: string) {
      * occurrence it was waiting for will not fire. False if there is no such schedule.
      */
     pause: (name: string) =>
-      sql.begin(async (tx) => {
+      transaction(sql, async (tx) => {
         const row = await lockRow(tx, name);
         if (!row) return false;
         if (row.paused) return true;
@@ -163,7 +164,7 @@ export function createScheduleStore(sql: Sql, schema: string) {
      * missed (nobody missed them; they were paused on purpose).
      */
     resume: (name: string) =>
-      sql.begin(async (tx) => {
+      transaction(sql, async (tx) => {
         const row = await lockRow(tx, name);
         if (!row) return false;
         if (!row.paused) return true;

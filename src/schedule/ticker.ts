@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import type { Duty } from '../maintenance/leader.js';
+import { transaction } from '../transaction.js';
 import { type BatchResult, handleBatch } from './batch.js';
 import { createTickerQueries, type DueRow } from './ticker-queries.js';
 
@@ -93,7 +94,7 @@ export function createTicker(sql: Sql, schema: string, logger: Logger, options: 
     const started = performance.now();
     let prepMs = 0;
     const total: BatchResult = { handled: 0, fired: 0, missed: 0 };
-    await sql.begin(async (tx) => {
+    await transaction(sql, async (tx) => {
       for (;;) {
         const rows = await q.lockDue(tx, target, batchSize, skipped());
         if (rows.length === 0) break;
