@@ -75,13 +75,18 @@ export function createManagement(sql: Sql, schema: string) {
       return rows.length > 0;
     },
 
-    /** Puts a failed or cancelled job back to `pending` now, with one more attempt if it had none left. */
+    /**
+     * Puts a failed or cancelled job back to `pending` now, with one more attempt if it had none left;
+     * a job that was never claimed keeps its unset maxAttempts, so the definition's applies.
+     */
     async retry(id: unknown): Promise<boolean> {
       const jobId = parseJobId('retry.id', id);
       try {
         const rows = await sql`
           update ${jobs} set state = 'pending', run_at = now(), finished_at = null,
-            max_attempts = greatest(coalesce(max_attempts, 1), attempt + 1)
+            -- NULL (never claimed, enqueued without the definition) stays NULL: the claim then applies
+            -- the definition's maxAttempts. greatest() would ignore the NULL and allow one attempt.
+            max_attempts = case when max_attempts is not null then greatest(max_attempts, attempt + 1) end
           where id = ${jobId} and state in ('failed', 'cancelled')
           returning id`;
         return rows.length > 0;
