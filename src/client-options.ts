@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { z } from 'zod';
-import type { Duration } from './duration.js';
+import { type Duration, MAX_TIMER_MS } from './duration.js';
 import { validateQueueName } from './identifiers.js';
 import type { RetentionMs } from './maintenance/pruner.js';
 import { duration, parseOptions } from './options.js';
@@ -60,7 +60,7 @@ const startSchema = z.strictObject({
   queues: z.array(z.string()).min(1).optional(),
   concurrency: z.number().int().min(1).max(10_000).optional(),
   prefetch: z.number().int().min(0).max(100_000).optional(),
-  pollInterval: duration(false).optional(),
+  pollInterval: duration(false, MAX_TIMER_MS).optional(),
   pollOnly: z.boolean().optional(),
   leader: z.boolean().optional(),
   retention: z
@@ -92,4 +92,15 @@ export function parseStartOptions(options: StartOptions) {
       cancelled: opts.retention?.cancelled ?? RETENTION_DEFAULTS.cancelled,
     },
   };
+}
+
+const stopSchema = z.strictObject({
+  // the worker waits this long on a timer
+  timeout: duration(true, MAX_TIMER_MS).optional(),
+});
+
+/** Validates `stop()` options; the timeout defaults to 30 s. */
+export function parseStopOptions(options: unknown): { timeoutMs: number } {
+  const opts = parseOptions(stopSchema, options, 'stop.options');
+  return { timeoutMs: opts.timeout ?? 30_000 };
 }

@@ -1,7 +1,13 @@
 import { type Logger, pino } from 'pino';
 import type { Sql } from 'postgres';
-import { clientSchema, type PgschedOptions, parseStartOptions, type StartOptions } from './client-options.js';
-import { type Duration, parseDuration } from './duration.js';
+import {
+  clientSchema,
+  type PgschedOptions,
+  parseStartOptions,
+  parseStopOptions,
+  type StartOptions,
+} from './client-options.js';
+import type { Duration } from './duration.js';
 import {
   type EnqueueDeps,
   type EnqueueManyOptions,
@@ -223,7 +229,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
    * `timeout` (default 30s) to finish, then their signal is aborted and they are released.
    */
   async stop(options: { timeout?: Duration } = {}): Promise<void> {
-    const timeoutMs = parseDuration('stop.options.timeout', options.timeout ?? 30_000);
+    const { timeoutMs } = parseStopOptions(options);
     const worker = this.#worker;
     const leader = this.#leader;
     const unlisten = this.#unlisten;

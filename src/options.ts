@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Duration, parseDuration } from './duration.js';
+import { type Duration, MAX_TIMER_MS, parseDuration } from './duration.js';
 import { PgschedValidationError } from './errors.js';
 
 /** How long to wait before retry n (1-based count of failed attempts). */
@@ -32,11 +32,11 @@ export interface JobOptions {
 
 const int32 = z.number().int().min(-2_147_483_648).max(2_147_483_647);
 
-/** A zod field for a Duration, parsed to milliseconds. */
-export const duration = (allowZero: boolean) =>
+/** A zod field for a Duration, parsed to milliseconds and bounded (see duration.ts). */
+export const duration = (allowZero: boolean, max?: number) =>
   z.union([z.number(), z.string()]).transform((value, ctx) => {
     try {
-      return parseDuration('', value, { allowZero });
+      return parseDuration('', value, { allowZero, max });
     } catch (error) {
       ctx.addIssue({ code: 'custom', message: (error as PgschedValidationError).expected });
       return z.NEVER;
@@ -57,8 +57,9 @@ export const jobOptionShape = {
     .optional(),
   priority: int32.optional(),
   maxAttempts: z.number().int().min(1).max(1_000_000).optional(),
-  timeout: duration(false).optional(),
-  visibilityTimeout: duration(false).optional(),
+  // integer columns, and the worker's timers
+  timeout: duration(false, MAX_TIMER_MS).optional(),
+  visibilityTimeout: duration(false, MAX_TIMER_MS).optional(),
   backoff: backoffSchema.optional(),
   delivery: z.enum(['at-least-once', 'at-most-once']).optional(),
 };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../duration.js';
+import { MAX_TIMER_MS, parseDuration } from '../duration.js';
 import { PgschedValidationError } from '../errors.js';
 import { validateJobName } from '../identifiers.js';
 import { jobOptionShape, parseOptions } from '../options.js';
@@ -115,10 +115,9 @@ function instantOf(field: string, value: unknown, tz: unknown): Date {
   return new Date(parseInstant(field, value, Zone.parse(`${field}.tz`, tz)));
 }
 
+/** misfire_grace_ms is an integer column. */
 function parseGrace(field: string, value: unknown): number {
-  const ms = parseDuration(field, value);
-  if (ms > 2_147_483_647) throw new PgschedValidationError(field, value, 'expected at most 24 days');
-  return ms;
+  return parseDuration(field, value, { max: MAX_TIMER_MS });
 }
 
 function parseCatchUp(field: string, value: unknown): ScheduleDefinition['catchUp'] {
