@@ -9,6 +9,7 @@ import {
   jobOptionShape,
   type ParsedJobOptions,
   parseOptions,
+  textField,
 } from './options.js';
 import { serializePayload } from './payload.js';
 import type { Db, InsertValues, Queries } from './queries.js';
@@ -41,8 +42,8 @@ const enqueueSchema = z
     tx: txSchema.optional(),
     runAt: dateSchema.optional(),
     delay: z.union([z.number(), z.string()]).optional(),
-    key: z.string().min(1).max(1000).optional(),
-    serialKey: z.string().min(1).max(1000).optional(),
+    key: textField(1000).optional(),
+    serialKey: textField(1000).optional(),
   })
   .refine((o) => o.runAt === undefined || o.delay === undefined, {
     message: 'give either runAt or delay, not both',

@@ -22,9 +22,33 @@ export function validateQueueName(field: string, value: unknown): string {
   return value;
 }
 
+/** Job and schedule names: 1–200 characters of text PostgreSQL can store. */
 export function validateJobName(field: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length < 1 || value.length > 200) {
-    throw new PgschedValidationError(field, value, 'expected a non-empty string of at most 200 characters');
+  return validateText(field, value, 200);
+}
+
+/**
+ * Text bound for a `text` column: 1–`max` UTF-16 units, no NUL (PostgreSQL text cannot hold it:
+ * the statement fails) and no unpaired surrogate (the driver would store U+FFFD instead, so the
+ * value would not round-trip).
+ */
+export function validateText(field: string, value: unknown, max: number): string {
+  if (typeof value !== 'string' || value.length < 1 || value.length > max) {
+    throw new PgschedValidationError(
+      field,
+      value,
+      `expected a non-empty string of at most ${max} characters`,
+    );
+  }
+  if (!isStorableText(value)) {
+    throw new PgschedValidationError(field, value, UNSTORABLE_TEXT);
   }
   return value;
+}
+
+export const UNSTORABLE_TEXT = 'PostgreSQL text cannot store \\u0000 or an unpaired surrogate';
+
+/** No NUL, no unpaired surrogate. */
+export function isStorableText(value: string): boolean {
+  return value.isWellFormed() && !value.includes('\u0000');
 }

@@ -39,11 +39,18 @@ export interface Job<P = unknown, R = unknown> {
   fireAt: Date | null;
 }
 
-/** Job ids are bigints; accept them as strings, numbers or bigints and pass them on as text. */
+const MAX_BIGINT = 9_223_372_036_854_775_807n;
+
+/**
+ * Job ids are bigints; accept them as strings, numbers or bigints and pass them on as text. A number
+ * past 2^53 is refused: it may already be a neighbouring id. Past the bigint range the database would
+ * fail the statement.
+ */
 export function parseJobId(field: string, id: unknown): string {
-  const text = typeof id === 'bigint' || typeof id === 'number' ? String(id) : id;
-  if (typeof text !== 'string' || !/^[1-9]\d{0,18}$/.test(text)) {
-    throw new PgschedValidationError(field, id, 'expected a positive integer job id');
+  const text =
+    typeof id === 'bigint' || (typeof id === 'number' && Number.isSafeInteger(id)) ? String(id) : id;
+  if (typeof text !== 'string' || !/^[1-9]\d{0,18}$/.test(text) || BigInt(text) > MAX_BIGINT) {
+    throw new PgschedValidationError(field, id, 'expected a positive integer job id (at most 2^63 - 1)');
   }
   return text;
 }

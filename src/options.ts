@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { type Duration, MAX_TIMER_MS, parseDuration } from './duration.js';
 import { PgschedValidationError } from './errors.js';
+import { isStorableText, UNSTORABLE_TEXT } from './identifiers.js';
+import { INSTANT_RANGE, MAX_INSTANT, MIN_INSTANT, parseIsoDateTime } from './schedule/triggers/instant.js';
+import { Zone } from './schedule/triggers/zone.js';
 
 /** How long to wait before retry n (1-based count of failed attempts). */
 export interface BackoffOptions {
@@ -29,6 +32,9 @@ export interface JobOptions {
   /** `at-most-once` jobs are never started twice: a lost or failed attempt ends `failed`. */
   delivery?: 'at-least-once' | 'at-most-once';
 }
+
+/** A zod field for text stored in a `text` column (keys): 1–max characters, no NUL or lone surrogate. */
+export const textField = (max: number) => z.string().min(1).max(max).refine(isStorableText, UNSTORABLE_TEXT);
 
 const int32 = z.number().int().min(-2_147_483_648).max(2_147_483_647);
 
@@ -94,12 +100,31 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
-/** Accepts a Date or an ISO-8601 string; anything else (or an invalid date) is an error. */
+/** A full date-time with `Z` or an offset, or a bare date (UTC midnight, as `new Date` reads it). */
+const ABSOLUTE_ISO = /^\d{4}-\d{2}-\d{2}(?:[T ].*(?:Z|[+-]\d{2}(?::?\d{2})?))?$/i;
+
+/**
+ * Accepts a Date or an ISO 8601 string within the storable range; anything else (or an invalid
+ * date) is an error. Strings must say their offset: `new Date` would read '2026-01-01T09:00' in the
+ * process's zone, and also takes non-ISO text such as '1/2/2026' or '0' (the year 2000).
+ */
 export const dateSchema = z.union([z.date(), z.string()]).transform((value, ctx) => {
-  const date = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(date.getTime())) {
-    ctx.addIssue({ code: 'custom', message: 'expected a valid Date or ISO 8601 string' });
+  const ms =
+    value instanceof Date
+      ? value.getTime()
+      : ABSOLUTE_ISO.test(value.trim())
+        ? parseIsoDateTime(value.trim(), Zone.utc)
+        : null;
+  if (ms === null || Number.isNaN(ms)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: "expected a valid Date or an ISO 8601 date-time with an offset, e.g. '2026-01-01T09:00:00Z'",
+    });
     return z.NEVER;
   }
-  return date;
+  if (ms < MIN_INSTANT || ms > MAX_INSTANT) {
+    ctx.addIssue({ code: 'custom', message: `expected a time ${INSTANT_RANGE}` });
+    return z.NEVER;
+  }
+  return new Date(ms);
 });

@@ -53,13 +53,7 @@ export async function parseSchedule(
   nameField: string,
   field: string,
 ): Promise<ParsedSchedule> {
-  if (typeof name !== 'string' || name.length < 1 || name.length > 200) {
-    throw new PgschedValidationError(
-      nameField,
-      name,
-      'expected a non-empty string of at most 200 characters',
-    );
-  }
+  const scheduleName = validateJobName(nameField, name);
   const o = parseOptions(scheduleSchema, options, field);
   validateJobName(`${field}.job`, o.job);
   const spec = {
@@ -90,7 +84,7 @@ export async function parseSchedule(
     overlap: o.overlap ?? 'allow',
   };
   return {
-    name,
+    name: scheduleName,
     definition,
     trigger,
     expectedVersion: o.expectedVersion,
