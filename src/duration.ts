@@ -29,16 +29,18 @@ export interface DurationBounds {
 
 /**
  * Parses a duration into whole milliseconds, or throws a validation error naming `field` and the
- * value. Zero and the upper bound are checked after rounding, so `0.4` is zero, not 1 ms.
+ * value. Zero and the upper bound are checked after rounding, so `0.4` is zero, not 1 ms; any
+ * negative number is refused, however close to zero.
  */
 export function parseDuration(
   field: string,
   value: unknown,
   { allowZero = true, max = MAX_DELAY_MS }: DurationBounds = {},
 ): number {
-  const raw = toMs(value);
-  const ms = raw === undefined ? Number.NaN : Math.round(raw);
-  if (!Number.isFinite(ms) || ms < 0 || (!allowZero && ms === 0) || ms > max) {
+  const raw = toMs(value) ?? Number.NaN;
+  const ms = Math.round(raw);
+  // raw < 0, not ms < 0: -0.3 rounds to -0, which is not below zero.
+  if (!Number.isFinite(ms) || raw < 0 || (!allowZero && ms === 0) || ms > max) {
     throw new PgschedValidationError(field, value, durationExpected(allowZero, max));
   }
   return ms;

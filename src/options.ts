@@ -84,13 +84,16 @@ export function parseOptions<T extends z.ZodType>(schema: T, input: unknown, fie
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
     const path = [...issue.path, key];
-    throw new PgschedValidationError(`${field}.${path.join('.')}`, valueAt(input, path), 'unknown option');
+    throw new PgschedValidationError(fieldAt(field, path), valueAt(input, path), 'unknown option');
   }
-  const path = issue.path.join('.');
-  throw new PgschedValidationError(
-    path ? `${field}.${path}` : field,
-    valueAt(input, issue.path),
-    issue.message,
+  throw new PgschedValidationError(fieldAt(field, issue.path), valueAt(input, issue.path), issue.message);
+}
+
+/** `start.options` + ['queues', 1] → `start.options.queues[1]`, as the hand-written checks name them. */
+function fieldAt(field: string, path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (name, key) => (typeof key === 'number' ? `${name}[${key}]` : `${name}.${String(key)}`),
+    field,
   );
 }
 

@@ -1,0 +1,293 @@
+import { fc, test } from '@fast-check/vitest';
+import { beforeAll, describe, expect } from 'vitest';
+import { Pgsched } from '../src/index.js';
+import { type TestDb, testLogger, useTestDb } from './support/db.js';
+import {
+  badDuration,
+  badInteger,
+  badJobOption,
+  badQueue,
+  expectRejected,
+  footprint,
+  goodDuration,
+  MAX_DELAY,
+  MAX_INSTANT,
+  MAX_TIMER,
+  oddText,
+  QUEUE_RE,
+  RUNS,
+  unknownKeyName,
+  unstorableText,
+  wrongType,
+} from './support/fuzz.js';
+
+/*
+ * Property tests of define, enqueue, enqueueMany, start, stop and the constructor's options: every
+ * bad option is a PgschedValidationError naming it, with nothing written; every good set of options
+ * is stored as given.
+ */
+
+let db: TestDb;
+let q: Pgsched;
+
+beforeAll(async () => {
+  db = await useTestDb();
+  q = db.pgsched();
+  await q.migrate();
+});
+
+const option = (field: string) => (value: unknown) => ({ options: { [field]: value }, field, value });
+
+/** Dates that are invalid, or outside 1970..9999. */
+const badRunAt = fc.oneof(
+  fc.date({ noInvalidDate: true }).filter((d) => d.getTime() < 0 || d.getTime() > MAX_INSTANT),
+  fc.constant(new Date(Number.NaN)),
+  fc.string({ maxLength: 30 }).filter((s) => !/^\d{4}-\d\d-\d\d/.test(s.trim())),
+  fc.constantFrom(
+    '1/2/2026',
+    '0',
+    'tomorrow',
+    '2026-01-01T09:00:00',
+    '2026-02-30T00:00:00Z',
+    '2026-13-01',
+    '0000-01-01T00:00:00Z',
+    '+010000-01-01T00:00:00Z',
+    '1969-12-31T23:59:59Z',
+  ),
+  fc.integer(),
+  wrongType.filter((v) => !(v instanceof Date)),
+);
+
+const badKey = fc.oneof(
+  fc.constant(''),
+  fc.string({ minLength: 1001, maxLength: 1010 }),
+  unstorableText,
+  wrongType,
+);
+
+/** Bad options only enqueue and enqueueMany have. */
+const badEnqueueOption = fc.oneof(
+  badDuration(MAX_DELAY, true).map(option('delay')),
+  badRunAt.map(option('runAt')),
+  fc
+    .integer({ min: 0, max: 1000 })
+    .map((delay) => ({ options: { runAt: new Date(), delay }, field: 'delay', value: delay })),
+  badKey.map(option('serialKey')),
+  fc.oneof(fc.string(), fc.integer(), fc.object()).map(option('tx')),
+);
+
+describe('job options (define, enqueue, enqueueMany, schedule)', () => {
+  test.prop([badJobOption], { numRuns: RUNS })('define rejects a bad option by name', async (bad) => {
+    const p = db.pgsched();
+    await expectRejected(
+      db.sql,
+      () => p.define('job', async () => {}, bad.options),
+      `define.options.${bad.field}`,
+      {
+        is: bad.value,
+      },
+    );
+  });
+
+  test.prop([fc.oneof(badJobOption, badEnqueueOption, badKey.map(option('key')))], { numRuns: RUNS })(
+    'enqueue rejects a bad option by name, writing nothing',
+    async (bad) => {
+      await expectRejected(db.sql, () => q.enqueue('job', {}, bad.options), `enqueue.options.${bad.field}`, {
+        is: bad.value,
+      });
+    },
+  );
+
+  test.prop([fc.oneof(badJobOption, badEnqueueOption)], { numRuns: RUNS })(
+    'enqueueMany rejects a bad option by name, writing nothing',
+    async (bad) => {
+      await expectRejected(
+        db.sql,
+        () => q.enqueueMany('job', [{}, {}], bad.options),
+        `enqueueMany.options.${bad.field}`,
+        {
+          is: bad.value,
+        },
+      );
+    },
+  );
+
+  test.prop([badJobOption], { numRuns: RUNS })('schedule rejects a bad job option by name', async (bad) => {
+    await expectRejected(
+      db.sql,
+      () => q.schedule('fuzz', { job: 'job', cron: '0 * * * *', ...bad.options }),
+      `schedule.options.${bad.field}`,
+      { is: bad.value },
+    );
+  });
+
+  test.prop([fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.array(fc.integer()), fc.bigInt())], {
+    numRuns: 10,
+  })('options that are not an object are rejected as a whole', async (options) => {
+    await expectRejected(db.sql, () => q.enqueue('job', {}, options as never), 'enqueue.options', {
+      is: options,
+    });
+    await expectRejected(db.sql, () => q.define('job', async () => {}, options as never), 'define.options', {
+      is: options,
+    });
+  });
+});
+
+const goodOptions = fc.record(
+  {
+    queue: fc.stringMatching(QUEUE_RE),
+    priority: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+    maxAttempts: fc.integer({ min: 1, max: 1_000_000 }),
+    timeout: goodDuration(MAX_TIMER, false),
+    visibilityTimeout: goodDuration(MAX_TIMER, false),
+    backoff: fc.record(
+      {
+        type: fc.constantFrom('fixed', 'linear', 'exponential'),
+        base: goodDuration(MAX_DELAY, true),
+        max: goodDuration(MAX_DELAY, true),
+        jitter: fc.double({ min: 0, max: 1, noNaN: true }),
+      },
+      { requiredKeys: ['type', 'base'] },
+    ),
+    delivery: fc.constantFrom('at-least-once', 'at-most-once'),
+    when: fc.oneof(
+      fc
+        .date({ min: new Date(0), max: new Date(MAX_INSTANT), noInvalidDate: true })
+        .map((d) => ({ runAt: d })),
+      fc
+        .date({ min: new Date(0), max: new Date(MAX_INSTANT), noInvalidDate: true })
+        .map((d) => ({ runAt: d.toISOString() })),
+      goodDuration(MAX_DELAY, true).map((d) => ({ delay: d })),
+    ),
+    serialKey: oddText(30).filter((s) => s.length > 0),
+  },
+  { requiredKeys: [] },
+);
+
+let serial = 0;
+
+describe('accepted options are stored exactly', () => {
+  test.prop([goodOptions, oddText(30)], { numRuns: RUNS })(
+    'enqueue, then getJob and the row',
+    async (o, keyText) => {
+      const key = `${++serial}:${keyText}`;
+      const options: Record<string, unknown> = { key };
+      for (const name of ['queue', 'priority', 'maxAttempts', 'delivery', 'serialKey'] as const) {
+        if (o[name] !== undefined) options[name] = o[name];
+      }
+      if (o.timeout) options.timeout = o.timeout.given;
+      if (o.visibilityTimeout) options.visibilityTimeout = o.visibilityTimeout.given;
+      if (o.backoff) {
+        const { base, max, ...rest } = o.backoff;
+        options.backoff = { ...rest, base: base.given, ...(max ? { max: max.given } : {}) };
+      }
+      if (o.when && 'runAt' in o.when) options.runAt = o.when.runAt;
+      if (o.when && 'delay' in o.when) options.delay = o.when.delay.given;
+
+      const id = await q.enqueue('stored', { k: key }, options);
+      const job = (await q.getJob(id))!;
+      expect(job).toMatchObject({
+        name: 'stored',
+        state: 'pending',
+        queue: o.queue ?? 'default',
+        priority: o.priority ?? 0,
+        maxAttempts: o.maxAttempts ?? null,
+        key,
+        payload: { k: key },
+        attempt: 0,
+      });
+      if (o.when && 'runAt' in o.when) expect(job.runAt.getTime()).toBe(new Date(o.when.runAt).getTime());
+      const [row] = await db.sql`
+      select timeout_ms, visibility_ms, backoff, at_most_once, serial_key,
+             (extract(epoch from run_at - created_at) * 1000)::float8 as delay_ms
+      from pgsched.jobs where id = ${id}`;
+      expect(row).toMatchObject({
+        timeout_ms: o.timeout?.ms ?? null,
+        visibility_ms: o.visibilityTimeout?.ms ?? null,
+        at_most_once: o.delivery === undefined ? null : o.delivery === 'at-most-once',
+        serial_key: o.serialKey ?? null,
+      });
+      if (o.backoff) {
+        const { base, max, ...rest } = o.backoff;
+        expect(row!.backoff).toEqual({ ...rest, base: base.ms, ...(max ? { max: max.ms } : {}) });
+      } else expect(row!.backoff).toBeNull();
+      if (o.when && 'delay' in o.when) expect(row!.delay_ms).toBe(o.when.delay.ms);
+      if (!o.when) expect(row!.delay_ms).toBe(0);
+    },
+  );
+});
+
+const badStartOption = fc.oneof(
+  badInteger(1, 10_000).map(option('concurrency')),
+  badInteger(0, 100_000).map(option('prefetch')),
+  badDuration(MAX_TIMER, false).map(option('pollInterval')),
+  fc
+    .constantFrom('pollOnly', 'leader', 'removeUnlistedSchedules')
+    .chain((name) => fc.oneof(fc.string(), fc.integer(), fc.constant(null)).map(option(name))),
+  fc.constantFrom('completed', 'failed', 'cancelled').chain((state) =>
+    badDuration(MAX_DELAY, true).map((v) => ({
+      options: { retention: { [state]: v } },
+      field: `retention.${state}`,
+      value: v,
+    })),
+  ),
+  badQueue.map((v) => ({ options: { queues: ['ok', v] }, field: 'queues[1]', value: v })),
+  fc.oneof(fc.string(), fc.integer(), fc.object()).map(option('schedules')),
+  fc.tuple(unknownKeyName, fc.integer()).map(([k, v]) => option(k)(v)),
+);
+
+describe('start, stop and the constructor', () => {
+  test.prop([badStartOption], { numRuns: RUNS })(
+    'start rejects a bad option by name and starts nothing',
+    async (bad) => {
+      const p = db.pgsched();
+      p.define('job', async () => {});
+      await expectRejected(db.sql, () => p.start(bad.options as never), `start.options.${bad.field}`, {
+        is: bad.value,
+      });
+      expect(p.isLeader).toBe(false);
+      // Still startable: the rejected call left no half-started state behind.
+      await p.start({ pollInterval: 1_000, leader: false });
+      await p.stop({ timeout: 100 });
+    },
+  );
+
+  test.prop(
+    [
+      fc.oneof(
+        badDuration(MAX_TIMER, true).map(option('timeout')),
+        fc.tuple(unknownKeyName, fc.integer()).map(([k, v]) => option(k)(v)),
+      ),
+    ],
+    { numRuns: RUNS },
+  )('stop rejects a bad option by name', async (bad) => {
+    await expectRejected(db.sql, () => db.pgsched().stop(bad.options as never), `stop.options.${bad.field}`, {
+      is: bad.value,
+    });
+  });
+
+  test.prop(
+    [
+      fc.oneof(
+        badInteger(1, Number.MAX_SAFE_INTEGER).map(option('maxPayloadBytes')),
+        fc.oneof(fc.string(), fc.integer(), fc.object(), fc.constant(null)).map(option('sql')),
+        fc.oneof(fc.string(), fc.integer(), fc.constant(null)).map(option('logger')),
+        fc.oneof(fc.string(), fc.integer(), fc.object()).map(option('random')),
+        fc.tuple(unknownKeyName, fc.integer()).map(([k, v]) => option(k)(v)),
+      ),
+    ],
+    { numRuns: RUNS },
+  )('new Pgsched rejects a bad option by name', async (bad) => {
+    const options = { sql: db.sql, logger: testLogger, ...bad.options };
+    await expectRejected(db.sql, () => new Pgsched(options as never), `Pgsched.options.${bad.field}`, {
+      is: bad.value,
+    });
+  });
+
+  test('rejections wrote nothing at all', async () => {
+    // Every job row in this file comes from the accepted-options property; the rest wrote none.
+    const [row] = await db.sql`select count(*)::int as n from pgsched.jobs where name <> 'stored'`;
+    expect(row!.n).toBe(0);
+    expect(await footprint(db.sql)).toMatch(/^\d+\/0\/0$/);
+  });
+});
