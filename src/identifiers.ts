@@ -5,11 +5,12 @@ const QUEUE_RE = /^[A-Za-z0-9_.:-]{1,100}$/;
 
 /** Schema names are interpolated (quoted) into migration SQL, so only plain identifiers pass. */
 export function validateSchemaName(field: string, value: unknown): string {
-  if (typeof value !== 'string' || !SCHEMA_RE.test(value)) {
+  // PostgreSQL reserves the pg_ prefix: CREATE SCHEMA pg_x fails (42939) halfway into migrate.
+  if (typeof value !== 'string' || !SCHEMA_RE.test(value) || value.startsWith('pg_')) {
     throw new PgschedValidationError(
       field,
       value,
-      'expected a lowercase SQL identifier: letters, digits and _, not starting with a digit, at most 63 characters',
+      'expected a lowercase SQL identifier: letters, digits and _, not starting with a digit or pg_, at most 63 characters',
     );
   }
   return value;

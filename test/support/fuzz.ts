@@ -241,3 +241,6 @@ export const badJobOption: fc.Arbitrary<{ options: Record<string, unknown>; fiel
 function one(field: string, value: unknown) {
   return { options: { [field]: value }, field, value };
 }
+
+/** `option('delay')(v)`: options with one field set to `v`, the field's name, and `v`. */
+export const option = (field: string) => (value: unknown) => one(field, value);
