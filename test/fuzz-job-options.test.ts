@@ -73,17 +73,29 @@ const badEnqueueOption = fc.oneof(
 );
 
 describe('job options (define, enqueue, enqueueMany, schedule)', () => {
-  test.prop([badJobOption], { numRuns: RUNS })('define rejects a bad option by name', async (bad) => {
-    const p = db.pgsched();
-    await expectRejected(
-      db.sql,
-      () => p.define('job', async () => {}, bad.options),
-      `define.options.${bad.field}`,
-      {
-        is: bad.value,
-      },
-    );
-  });
+  const badSchemaOption = fc
+    .oneof(
+      fc.string(),
+      fc.integer(),
+      fc.constant(null),
+      fc.dictionary(fc.string(), fc.integer(), { maxKeys: 2 }),
+    )
+    .map(option('schema'));
+
+  test.prop([fc.oneof(badJobOption, badSchemaOption)], { numRuns: RUNS })(
+    'define rejects a bad option by name',
+    async (bad) => {
+      const p = db.pgsched();
+      await expectRejected(
+        db.sql,
+        () => p.define('job', async () => {}, bad.options),
+        `define.options.${bad.field}`,
+        {
+          is: bad.value,
+        },
+      );
+    },
+  );
 
   test.prop([fc.oneof(badJobOption, badEnqueueOption, badKey.map(option('key')))], { numRuns: RUNS })(
     'enqueue rejects a bad option by name, writing nothing',

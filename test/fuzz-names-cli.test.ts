@@ -3,7 +3,15 @@ import { beforeAll, describe, expect } from 'vitest';
 import { migrate, Pgsched } from '../src/index.js';
 import { runCli } from './support/cli.js';
 import { type TestDb, testLogger, useTestDb } from './support/db.js';
-import { expectRejected, oddText, RUNS, settle, unstorableText, wrongType } from './support/fuzz.js';
+import {
+  expectRejected,
+  oddText,
+  RUNS,
+  settle,
+  unknownKeyName,
+  unstorableText,
+  wrongType,
+} from './support/fuzz.js';
 
 /*
  * Property tests of names (schema, job) and of the `pgsched migrate` command line. A bad schema name
@@ -78,6 +86,45 @@ describe('schema names', () => {
       } finally {
         await db.sql`drop schema if exists ${db.sql(schema)} cascade`;
       }
+    },
+  );
+});
+
+const badMigrateOptions = fc.oneof(
+  fc
+    .oneof(fc.string(), fc.integer(), fc.constant(null))
+    .map((v) => ({ options: { dryRun: v }, field: 'dryRun', value: v })),
+  fc.tuple(unknownKeyName, fc.integer()).map(([k, v]) => ({ options: { [k]: v }, field: k, value: v })),
+  fc
+    .oneof(fc.string(), fc.integer(), fc.array(fc.integer()))
+    .map((v) => ({ options: v, field: '', value: v })),
+);
+
+describe('migrate options', () => {
+  test.prop([badMigrateOptions], { numRuns: 20 })(
+    'migrate() and pgsched.migrate() refuse bad options by name',
+    async (bad) => {
+      const before = await schemaCount();
+      const field = bad.field ? `migrate.options.${bad.field}` : 'migrate.options';
+      await expectRejected(db.sql, () => migrate(db.sql, 'never_made', bad.options as never), field, {
+        is: bad.value,
+      });
+      await expectRejected(
+        db.sql,
+        () => new Pgsched({ sql: db.sql, schema: 'never_made' }).migrate(bad.options as never),
+        field,
+        {
+          is: bad.value,
+        },
+      );
+      expect(await schemaCount()).toBe(before);
+    },
+  );
+
+  test.prop([fc.oneof(fc.string(), fc.integer(), fc.object(), fc.constant(null))], { numRuns: 10 })(
+    'migrate() refuses something other than a client',
+    async (sql) => {
+      await expectRejected(db.sql, () => migrate(sql as never, 'never_made'), 'migrate.sql', { is: sql });
     },
   );
 });
