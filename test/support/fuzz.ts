@@ -19,6 +19,9 @@ export const MAX_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 /** Runs per property: enough to hit each generator branch many times, small enough for the 30 s budget. */
 export const RUNS = Number(process.env.PGSCHED_FUZZ_RUNS ?? 40);
 
+// Replays a failure: each failing property prints its seed.
+if (process.env.PGSCHED_FUZZ_SEED) fc.configureGlobal({ seed: Number(process.env.PGSCHED_FUZZ_SEED) });
+
 /** Settles `call` (sync or async), failing the property if it neither returns nor throws within `ms`. */
 export async function settle(call: () => unknown, ms = 5_000): Promise<{ error?: unknown; value?: unknown }> {
   let timer: NodeJS.Timeout | undefined;
