@@ -47,7 +47,10 @@ export interface StartOptions {
 }
 
 export const clientSchema = z.strictObject({
-  sql: z.custom<Sql>((v) => typeof v === 'function', 'expected a postgres.js client'),
+  sql: z.custom<Sql>(
+    (v) => typeof v === 'function' && typeof (v as { unsafe?: unknown }).unsafe === 'function',
+    'expected a postgres.js client',
+  ),
   schema: z.string().optional(),
   logger: z
     .custom<Logger>((v) => typeof v === 'object' && v !== null && 'child' in v, 'expected a pino logger')

@@ -32,7 +32,8 @@ export interface EnqueueOptions extends JobOptions {
 export type EnqueueManyOptions = Omit<EnqueueOptions, 'key'>;
 
 const txSchema = z.custom<Db>(
-  (value) => typeof value === 'function',
+  // Any other function would fail later with a TypeError from inside the insert.
+  (value) => typeof value === 'function' && typeof (value as { unsafe?: unknown }).unsafe === 'function',
   'expected a postgres.js sql or transaction',
 );
 

@@ -52,8 +52,9 @@ export async function migrate(
   schema: string,
   options: { dryRun?: boolean } = {},
 ): Promise<MigrateResult> {
-  if (typeof sql !== 'function')
+  if (typeof sql !== 'function' || typeof (sql as { unsafe?: unknown }).unsafe !== 'function') {
     throw new PgschedValidationError('migrate.sql', sql, 'expected a postgres.js client');
+  }
   const { dryRun = false } = parseOptions(migrateOptions, options, 'migrate.options');
   const migrations = loadMigrations(schema);
   const latest = migrations.at(-1)?.version ?? 0;

@@ -81,7 +81,9 @@ describe('start, stop and the constructor', () => {
     [
       fc.oneof(
         badInteger(1, Number.MAX_SAFE_INTEGER).map(option('maxPayloadBytes')),
-        fc.oneof(fc.string(), fc.integer(), fc.object(), fc.constant(null)).map(option('sql')),
+        fc
+          .oneof(fc.string(), fc.integer(), fc.object(), fc.constant(null), fc.func(fc.anything()))
+          .map(option('sql')),
         fc.oneof(fc.string(), fc.integer(), fc.constant(null)).map(option('logger')),
         fc.oneof(fc.string(), fc.integer(), fc.object()).map(option('random')),
         fc.tuple(unknownKeyName, fc.integer()).map(([k, v]) => option(k)(v)),

@@ -69,7 +69,7 @@ const badEnqueueOption = fc.oneof(
     .integer({ min: 0, max: 1000 })
     .map((delay) => ({ options: { runAt: new Date(), delay }, field: 'delay', value: delay })),
   badKey.map(option('serialKey')),
-  fc.oneof(fc.string(), fc.integer(), fc.object()).map(option('tx')),
+  fc.oneof(fc.string(), fc.integer(), fc.object(), fc.func(fc.anything())).map(option('tx')),
 );
 
 describe('job options (define, enqueue, enqueueMany, schedule)', () => {
