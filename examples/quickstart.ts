@@ -1,16 +1,16 @@
 /**
  * pgsched quickstart: `npm run example`.
- * Uses DATABASE_URL when set, otherwise starts a throwaway embedded PostgreSQL.
+ * Uses DATABASE_URL when set, otherwise starts a throwaway embedded PostgreSQL (docs/embedded-postgres.md).
  */
 import postgres from 'postgres';
+import { startEmbeddedPostgres } from '../src/embedded/index.js';
 import { Pgsched } from '../src/index.js';
-import { startThrowawayPostgres } from '../test/support/postgres-server.js';
 
 type Jobs = {
   'send-email': { payload: { to: string; subject: string }; result: { sent: boolean } };
 };
 
-const server = process.env.DATABASE_URL ? undefined : await startThrowawayPostgres();
+const server = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres();
 const url = process.env.DATABASE_URL ?? server!.url;
 const sql = postgres(url, { onnotice: () => {} });
 const pgsched = new Pgsched<Jobs>({ sql });

@@ -25,12 +25,31 @@ export interface StartOptions {
   queues?: string[];
   /** Jobs run at once. Default 10. */
   concurrency?: number;
-  /** Jobs claimed ahead of free slots. Default: equal to concurrency. */
+  /**
+   * Jobs claimed ahead of free slots, so a finishing job finds the next one already local.
+   * Default: adaptive, from 0 to 1,000 — about as many jobs as the worker's slots finish during
+   * a few claim round trips, measured as it runs: short jobs are claimed in batches of hundreds,
+   * jobs much longer than a round trip only for free slots (nothing held that an idle worker could
+   * run). Set a number to fix it (for example lower, for payloads of megabytes).
+   */
   prefetch?: number;
   /** Fallback poll (also picks up delayed jobs and retries). Default 1s. */
   pollInterval?: Duration;
-  /** No LISTEN: for PgBouncer transaction pooling. */
+  /**
+   * No LISTEN: for PgBouncer transaction pooling, where a LISTEN lands on a server connection
+   * that other clients share. Jobs and schedule changes are then found by polling.
+   */
   pollOnly?: boolean;
+  /**
+   * A direct (session) URL for LISTEN when `sql` goes through a transaction pooler: wake-ups
+   * arrive at once instead of at the next poll. Ignored with `pollOnly`.
+   */
+  listenUrl?: string;
+  /**
+   * A leader that stops renewing its lease (dead, frozen, cut off) loses leadership this long
+   * after its last renewal, and another process takes over every duty. Default 10s; 1s–5m.
+   */
+  leaderTimeout?: Duration;
   /** Take part in leader election (rescuer, pruner, schedules). Default true. */
   leader?: boolean;
   /**
@@ -44,6 +63,11 @@ export interface StartOptions {
   schedules?: ScheduleEntry[];
   /** Delete stored schedules missing from `schedules`. Default false. */
   removeUnlistedSchedules?: boolean;
+  /**
+   * How often this process refreshes its entry in the workers registry (`listWorkers()`); an
+   * entry not refreshed for three intervals (a killed process) is no longer listed. Default 10s.
+   */
+  registryInterval?: Duration;
 }
 
 export const clientSchema = z.strictObject({
@@ -65,6 +89,10 @@ const startSchema = z.strictObject({
   prefetch: z.number().int().min(0).max(100_000).optional(),
   pollInterval: duration(false, MAX_TIMER_MS).optional(),
   pollOnly: z.boolean().optional(),
+  listenUrl: z.string().url().optional(),
+  leaderTimeout: duration(false)
+    .refine((ms) => ms >= 1_000 && ms <= 300_000, 'expected a duration from 1s to 5m')
+    .optional(),
   leader: z.boolean().optional(),
   retention: z
     .strictObject({
@@ -75,6 +103,7 @@ const startSchema = z.strictObject({
     .optional(),
   schedules: z.array(z.unknown()).optional(),
   removeUnlistedSchedules: z.boolean().optional(),
+  registryInterval: duration(false, MAX_TIMER_MS).optional(),
 });
 
 const RETENTION_DEFAULTS: RetentionMs = {

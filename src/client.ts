@@ -17,16 +17,28 @@ import {
 } from './enqueue.js';
 import { PgschedError, PgschedValidationError } from './errors.js';
 import { validateSchemaName } from './identifiers.js';
+import {
+  createJobs,
+  type JobFilterOptions,
+  type JobManager,
+  type JobPage,
+  type ListJobsOptions,
+  ProgressWriter,
+  type QueueStats,
+} from './jobs/index.js';
 import { createHygiene } from './maintenance/hygiene.js';
 import { Leader } from './maintenance/leader.js';
 import { createPruner } from './maintenance/pruner.js';
 import { createRescuer } from './maintenance/rescuer.js';
-import { createManagement, type Job } from './management.js';
+import { createManagement, type Job, parseJobId } from './management.js';
+import { MetricsCollector, type PgschedMetrics, readMetrics } from './metrics/index.js';
 import { type MigrateResult, migrate } from './migrate.js';
 import { parseOptions } from './options.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './payload.js';
 import { createQueries } from './queries.js';
+import { createQueues, type QueueInfo, type QueuePolicyOptions, type Queues } from './queues/index.js';
 import { type DefineOptions, type Handler, Registry } from './registry.js';
+import { Runtime } from './runtime.js';
 import {
   createSchedules,
   type MissedOccurrences,
@@ -35,7 +47,8 @@ import {
   type Schedules,
 } from './schedule/index.js';
 import { createWorker } from './worker/create.js';
-import type { Worker } from './worker/worker.js';
+import type { WorkerHooks } from './worker/hooks.js';
+import { createPresence, createWorkerQueries, type WorkerInfo } from './workers/index.js';
 
 /** Payload and result types per job name, for typed `define`/`enqueue`/`getJob`. */
 export type JobMap = Record<string, { payload: unknown; result?: unknown }>;
@@ -52,12 +65,15 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
   readonly #registry = new Registry();
   readonly #queries;
   readonly #management;
+  readonly #jobs: JobManager;
+  readonly #workers;
+  readonly #metrics = new MetricsCollector();
+  readonly #hooks: WorkerHooks;
   readonly #enqueueDeps: EnqueueDeps;
   readonly #random: () => number;
   readonly #schedules: Schedules;
-  #worker: Worker | undefined;
-  #leader: Leader | undefined;
-  #unlisten: (() => Promise<void>) | undefined;
+  readonly #queues: Queues;
+  #runtime: Runtime | undefined;
   #started = false;
 
   constructor(options: PgschedOptions) {
@@ -67,13 +83,21 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
     this.logger = opts.logger ?? pino({ name: 'pgsched', level: process.env.PGSCHED_LOG_LEVEL ?? 'info' });
     this.#random = opts.random ?? Math.random;
     this.#queries = createQueries(this.sql, this.schema);
-    this.#management = createManagement(this.sql, this.schema);
+    this.#jobs = createJobs(this.sql, this.schema);
+    this.#management = createManagement(this.sql, this.schema, this.#jobs);
+    this.#workers = createWorkerQueries(this.sql, this.schema);
+    const progress = new ProgressWriter(this.#jobs.queries, this.logger);
+    this.#hooks = {
+      progress: (workerId, row, json) => progress.write(workerId, row.id, row.attempt, row.claimed_at, json),
+      ended: (row, settlement, ms) => this.#metrics.record(row, settlement, ms),
+    };
     this.#enqueueDeps = {
       sql: this.sql,
       queries: this.#queries,
       registry: this.#registry,
       maxPayloadBytes: opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
     };
+    this.#queues = createQueues(this.sql, this.schema);
     this.#schedules = createSchedules({ ...this.#enqueueDeps, schema: this.schema, logger: this.logger });
   }
 
@@ -130,6 +154,87 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
   }
 
   /**
+   * A page of jobs matching the filter, newest first (or `order: 'oldest'`), at most `limit`
+   * (default 100, at most 1,000). Pass `next` as `after` for the following page: pages are keyed
+   * on the job id, so jobs enqueued meanwhile never shift a page, and no job is seen twice.
+   */
+  async listJobs(options?: ListJobsOptions): Promise<JobPage> {
+    return this.#jobs.listJobs(options);
+  }
+
+  /** Deletes a pending or finished job. False if it does not exist or is running (cancel it first). */
+  async deleteJob(id: string | number | bigint): Promise<boolean> {
+    return this.#jobs.deleteJob(parseJobId('deleteJob.id', id));
+  }
+
+  /**
+   * Returns every failed or cancelled job matching the filter to `pending` (with one more attempt
+   * where none was left) and returns how many. Of jobs sharing a key, only the newest is retried,
+   * and none while another unfinished job holds the key. The filter needs at least one field.
+   */
+  async retryJobs(filter: JobFilterOptions): Promise<number> {
+    return this.#jobs.retryJobs('retryJobs.filter', filter);
+  }
+
+  /**
+   * Cancels every pending or running job matching the filter and returns how many; running ones
+   * have their signal aborted, as `cancel(id)` does. The filter needs at least one field.
+   */
+  async cancelJobs(filter: JobFilterOptions): Promise<number> {
+    return this.#jobs.cancelJobs('cancelJobs.filter', filter);
+  }
+
+  /**
+   * Per queue: jobs by state now, jobs completed and failed in the last minute, and both per minute
+   * over the last hour (counted as outcomes are written, so retention does not affect them).
+   */
+  stats(): Promise<QueueStats[]> {
+    return this.#jobs.stats();
+  }
+
+  /** Live pgsched processes of this schema (started and still beating), oldest first. */
+  listWorkers(): Promise<WorkerInfo[]> {
+    return this.#workers.list();
+  }
+
+  /**
+   * The numbers behind a Prometheus `/metrics`: jobs by queue and state (from the database now),
+   * and this process's completed and failed jobs and attempt durations. Render them with
+   * `formatPrometheus()`, or feed them to your own registry.
+   */
+  metrics(): Promise<PgschedMetrics> {
+    return readMetrics(this.#jobs.queries, this.#metrics, this.isLeader);
+  }
+
+  /**
+   * Sets a queue's policy, obeyed by every worker of the schema (upsert: omitted fields stay as they
+   * are, `null` removes a limit). Limits are enforced by the database when jobs are claimed.
+   */
+  setQueue(name: string, options: QueuePolicyOptions): Promise<QueueInfo> {
+    return this.#queues.setQueue(name, options);
+  }
+
+  /** No worker starts a job of the queue until it is resumed; running jobs are not interrupted. */
+  pauseQueue(name: string): Promise<void> {
+    return this.#queues.pauseQueue(name);
+  }
+
+  /** Lets workers start the queue's jobs again (they are woken at once). */
+  resumeQueue(name: string): Promise<void> {
+    return this.#queues.resumeQueue(name);
+  }
+
+  /** The queue's policy (null: no limit), whether it is paused, and its job counts by state. */
+  getQueue(name: string): Promise<QueueInfo> {
+    return this.#queues.getQueue(name);
+  }
+
+  /** Every queue that has a policy or jobs, by name. */
+  listQueues(): Promise<QueueInfo[]> {
+    return this.#queues.listQueues();
+  }
+
+  /**
    * Creates or updates a recurring schedule; the leader enqueues each occurrence as an `options.job`
    * job. Unchanged: no-op; changed: version + 1; stale `expectedVersion`: PgschedConflictError.
    */
@@ -175,7 +280,11 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
     return this.#schedules.misses(name, options);
   }
 
-  /** Starts the worker (when jobs are defined) and leader duties in this process. */
+  /**
+   * Starts the worker (when jobs are defined) and leader duties in this process, on connections
+   * of pgsched's own opened from the client's settings (see `connections.ts`). Either everything
+   * starts, or nothing is left running and the error is thrown.
+   */
   async start(options: StartOptions = {}): Promise<void> {
     if (this.#started)
       throw new PgschedValidationError('start', 'called twice', 'this instance is already started');
@@ -183,45 +292,83 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
     const concurrency = opts.concurrency ?? 10;
     await this.#schedules.syncOnStart(opts.schedules, opts.removeUnlistedSchedules ?? false);
     this.#started = true;
-
-    if (this.#registry.names().length > 0) {
-      this.#worker = createWorker(this.sql, this.#queries, this.#registry, this.logger, {
-        schema: this.schema,
-        concurrency,
-        prefetch: opts.prefetch ?? concurrency,
+    const runtime = new Runtime(this.logger);
+    this.#runtime = runtime;
+    try {
+      // LISTEN needs a session: through PgBouncer's transaction pooling, a direct URL for it.
+      const listenSql =
+        !opts.pollOnly && opts.listenUrl ? runtime.client(opts.listenUrl, 1, 'listen') : undefined;
+      if (this.#registry.names().length > 0) {
+        const workerSql = runtime.client(this.sql, 4, 'worker');
+        runtime.worker = createWorker(
+          workerSql,
+          createQueries(workerSql, this.schema),
+          this.#registry,
+          this.logger,
+          {
+            schema: this.schema,
+            concurrency,
+            prefetch: opts.prefetch ?? null,
+            queues: opts.queues ?? null,
+            listenSql: opts.pollOnly ? null : (listenSql ?? workerSql),
+            pollIntervalMs: opts.pollInterval ?? 1_000,
+            maxResultBytes: this.#enqueueDeps.maxPayloadBytes,
+            random: this.#random,
+            deleteCompleted: opts.retention.completed === 0,
+            hooks: this.#hooks,
+          },
+        );
+        await runtime.worker.start();
+      }
+      if (opts.leader ?? true) {
+        const leaderSql = runtime.client(this.sql, 3, 'leader');
+        // Lease statements on a connection of their own that lives as long as this process, so
+        // that its server process going away tells followers this leader is gone (see leader.ts).
+        const leaseSql = runtime.client(this.sql, 1, 'lease', { persistent: true });
+        const leader = new Leader(
+          leaderSql,
+          this.schema,
+          [
+            // First: the most latency-sensitive duty, it should not wait behind a long prune.
+            this.#schedules.ticker(leaderSql, { pollMs: opts.pollInterval ?? 1_000 }),
+            createRescuer(leaderSql, this.schema, this.logger),
+            createPruner(leaderSql, this.schema, opts.retention, this.logger),
+            // VACUUM and REINDEX CONCURRENTLY run in the background: no other duty waits on them.
+            createHygiene(leaderSql, this.schema, this.logger),
+          ],
+          this.logger,
+          // pollOnly is the PgBouncer set-up: a pooled server connection says nothing about us.
+          { timeoutMs: opts.leaderTimeout ?? 10_000, leaseSql, session: !opts.pollOnly },
+        );
+        runtime.leader = leader;
+        leader.start();
+        // A schedule created or changed anywhere may be due before the ticker's next look (which
+        // polls anyway, so nothing depends on this notification arriving).
+        if (!opts.pollOnly) {
+          const sql = listenSql ?? leaderSql;
+          runtime.unlisten = await this.#schedules.listen(sql, () => leader.wake('schedules'));
+        }
+      }
+      // Listed in the workers registry from here on (a leader-only process too, with no job names).
+      runtime.presence = createPresence(this.#workers, this.logger, () => this.isLeader, {
+        workerId: runtime.worker?.id ?? null,
         queues: opts.queues ?? null,
-        pollOnly: opts.pollOnly ?? false,
-        pollIntervalMs: opts.pollInterval ?? 1_000,
-        maxResultBytes: this.#enqueueDeps.maxPayloadBytes,
-        random: this.#random,
-        deleteCompleted: opts.retention.completed === 0,
+        names: runtime.worker ? this.#registry.names() : [],
+        concurrency: runtime.worker ? concurrency : 0,
+        intervalMs: opts.registryInterval ?? 10_000,
       });
-      await this.#worker.start();
-    }
-    if (opts.leader ?? true) {
-      this.#leader = new Leader(
-        this.sql,
-        this.schema,
-        [
-          // First: the most latency-sensitive duty, it should not wait behind a long prune.
-          this.#schedules.ticker(),
-          createRescuer(this.sql, this.schema, this.logger),
-          createPruner(this.sql, this.schema, opts.retention, this.logger),
-          // VACUUM and REINDEX CONCURRENTLY run in the background: no other duty waits on them.
-          createHygiene(this.sql, this.schema, this.logger),
-        ],
-        this.logger,
-      );
-      const leader = this.#leader;
-      leader.start();
-      // A schedule created or changed anywhere may be due before the ticker's next planned run.
-      if (!opts.pollOnly) this.#unlisten = await this.#schedules.listen(() => leader.wake('schedules'));
+      await runtime.presence.start();
+    } catch (error) {
+      this.#runtime = undefined;
+      this.#started = false;
+      await runtime.stop(0);
+      throw error;
     }
   }
 
   /** Whether this process currently holds leadership. */
   get isLeader(): boolean {
-    return this.#leader?.isLeader ?? false;
+    return this.#runtime?.leader?.isLeader ?? false;
   }
 
   /**
@@ -230,13 +377,9 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
    */
   async stop(options: { timeout?: Duration } = {}): Promise<void> {
     const { timeoutMs } = parseStopOptions(options);
-    const worker = this.#worker;
-    const leader = this.#leader;
-    const unlisten = this.#unlisten;
-    this.#worker = undefined;
-    this.#leader = undefined;
-    this.#unlisten = undefined;
-    await Promise.all([worker?.stop(timeoutMs), leader?.stop(), unlisten?.()]);
+    const runtime = this.#runtime;
+    this.#runtime = undefined;
+    await runtime?.stop(timeoutMs);
     this.#started = false;
   }
 }

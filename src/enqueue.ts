@@ -1,10 +1,11 @@
 import type { Sql } from 'postgres';
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { type Duration, parseDuration } from './duration.js';
 import { PgschedValidationError } from './errors.js';
 import { validateJobName } from './identifiers.js';
 import {
   dateSchema,
+  duration,
   type JobOptions,
   jobOptionShape,
   type ParsedJobOptions,
@@ -23,13 +24,37 @@ export interface EnqueueOptions extends JobOptions {
   runAt?: Date | string;
   /** Run after this long, measured on the database clock. */
   delay?: number | string;
-  /** Dedupe key: while an unfinished job has this key, enqueue returns that job's id and inserts nothing. */
+  /**
+   * Dedupe key of this job name: while an unfinished job of the same name has this key, enqueue
+   * returns that job's id and inserts nothing (`onConflict: 'skip'`, the default). Keys of different
+   * job names never collide.
+   */
   key?: string;
-  /** Jobs with the same serial key run one at a time, oldest first, across all workers. */
+  /**
+   * With `key`: `'skip'` (default) keeps the existing job; `'replace'` gives the key's pending job this
+   * payload and run time, or, while the key's job runs, makes this job the key's single next job.
+   */
+  onConflict?: 'skip' | 'replace';
+  /**
+   * With `key`: like `onConflict: 'replace'`, and the job runs `debounce` after the latest enqueue
+   * (each enqueue pushes it back), but never later than `debounceMaxWait` after the first.
+   */
+  debounce?: Duration;
+  /** With `debounce`: the longest a pending job is pushed back, counted from its first enqueue. */
+  debounceMaxWait?: Duration;
+  /**
+   * The job's group within its queue (1–200 characters). Groups share the queue's workers fairly, and
+   * the queue's `groupConcurrency` / `groupRateLimit` apply to each group (see `setQueue`).
+   */
+  group?: string;
+  /** Jobs with the same serial key run one at a time, oldest first: a group limited to one running job. */
   serialKey?: string;
 }
 
-export type EnqueueManyOptions = Omit<EnqueueOptions, 'key'>;
+export type EnqueueManyOptions = Omit<EnqueueOptions, 'key' | 'onConflict' | 'debounce' | 'debounceMaxWait'>;
+
+/** Debounce durations: positive, and at most ~31 years (they are added to timestamps in SQL). */
+const boundedDuration = duration(false).refine((ms) => ms <= 1e12, 'expected at most 1e12 ms');
 
 const txSchema = z.custom<Db>(
   // Any other function would fail later with a TypeError from inside the insert.
@@ -44,16 +69,52 @@ const enqueueSchema = z
     runAt: dateSchema.optional(),
     delay: z.union([z.number(), z.string()]).optional(),
     key: textField(1000).optional(),
+    onConflict: z.enum(['skip', 'replace']).optional(),
+    debounce: boundedDuration.optional(),
+    debounceMaxWait: boundedDuration.optional(),
+    group: textField(200).optional(),
     serialKey: textField(1000).optional(),
   })
   .refine((o) => o.runAt === undefined || o.delay === undefined, {
     message: 'give either runAt or delay, not both',
     path: ['delay'],
+  })
+  .refine((o) => o.group === undefined || o.serialKey === undefined, {
+    message: 'give either group or serialKey, not both',
+    path: ['serialKey'],
+  })
+  .refine((o) => o.onConflict === undefined || o.key !== undefined, {
+    message: 'onConflict needs a key',
+    path: ['onConflict'],
+  })
+  .refine((o) => o.debounce === undefined || o.key !== undefined, {
+    message: 'debounce needs a key',
+    path: ['debounce'],
+  })
+  .refine((o) => o.debounce === undefined || o.onConflict !== 'skip', {
+    message: "debounce replaces the pending job; it cannot be combined with onConflict 'skip'",
+    path: ['onConflict'],
+  })
+  .refine((o) => o.debounce === undefined || (o.runAt === undefined && o.delay === undefined), {
+    message: 'debounce sets the run time; give no runAt or delay with it',
+    path: ['debounce'],
+  })
+  .refine((o) => o.debounceMaxWait === undefined || o.debounce !== undefined, {
+    message: 'debounceMaxWait needs debounce',
+    path: ['debounceMaxWait'],
   });
 
-const enqueueManySchema = enqueueSchema.refine((o) => o.key === undefined, {
-  message: 'key is not supported by enqueueMany; enqueue keyed jobs one by one',
-  path: ['key'],
+const enqueueManySchema = enqueueSchema.superRefine((o, ctx) => {
+  for (const field of ['key', 'onConflict', 'debounce', 'debounceMaxWait'] as const) {
+    if (o[field] !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${field} is not supported by enqueueMany; enqueue keyed jobs one by one`,
+        path: [field],
+      });
+      return;
+    }
+  }
 });
 
 export interface EnqueueDeps {
@@ -74,14 +135,19 @@ export async function enqueueOne(
   const values = insertValues(deps, name, opts, 'enqueue.options');
   const text = await payloadText(deps, name, 'enqueue.payload', payload);
   const db = opts.tx ?? deps.sql;
-  const key = opts.key ?? null;
-  for (;;) {
-    const [inserted] = await deps.queries.insert(db, { ...values, payload: text, key });
-    if (inserted) return inserted.id;
-    const [existing] = await deps.queries.unfinishedByKey(db, key!);
-    if (existing) return existing.id;
-    // The job holding the key finished between the two statements: insert again.
+  if (opts.key === undefined) {
+    const [inserted] = await deps.queries.insert(db, { ...values, payload: text });
+    return inserted!.id;
   }
+  const [row] = await deps.queries.insertKeyed(db, {
+    ...values,
+    payload: text,
+    key: opts.key,
+    onConflict: opts.debounce === undefined ? (opts.onConflict ?? 'skip') : 'replace',
+    debounceMs: opts.debounce ?? null,
+    debounceMaxWaitMs: opts.debounceMaxWait ?? null,
+  });
+  return row!.id;
 }
 
 export async function enqueueMany(
@@ -122,9 +188,9 @@ async function payloadText(
 function insertValues(
   deps: EnqueueDeps,
   name: string,
-  opts: ParsedJobOptions & { runAt?: Date; delay?: number | string; serialKey?: string },
+  opts: ParsedJobOptions & { runAt?: Date; delay?: number | string; serialKey?: string; group?: string },
   field: string,
-): Omit<InsertValues, 'payload' | 'key'> {
+): Omit<InsertValues, 'payload'> {
   const defaults = deps.registry.get(name)?.options ?? {};
   const delivery = opts.delivery ?? defaults.delivery;
   const backoff = opts.backoff ?? defaults.backoff;
@@ -139,6 +205,7 @@ function insertValues(
     visibilityMs: opts.visibilityTimeout ?? defaults.visibilityTimeout ?? null,
     atMostOnce: delivery === undefined ? null : delivery === 'at-most-once',
     backoff: backoff ? JSON.stringify(backoff) : null,
-    serialKey: opts.serialKey ?? null,
+    groupKey: opts.group ?? opts.serialKey ?? null,
+    groupMax: opts.serialKey === undefined ? null : 1,
   };
 }

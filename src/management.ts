@@ -1,43 +1,9 @@
 import type { Sql } from 'postgres';
 import { PgschedError, PgschedValidationError } from './errors.js';
+import type { JobManager } from './jobs/index.js';
+import type { Job } from './jobs/types.js';
 
-export type JobState = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
-
-/** One entry of `Job.errors`: a failed (or interrupted) attempt. */
-export interface JobError {
-  attempt: number;
-  at: string;
-  message: string;
-  name?: string;
-  stack?: string;
-  kind?: string;
-}
-
-/** A job row as `getJob` returns it. */
-export interface Job<P = unknown, R = unknown> {
-  id: string;
-  name: string;
-  queue: string;
-  state: JobState;
-  priority: number;
-  attempt: number;
-  /** Null until first claimed when neither the enqueuer nor a local definition set it. */
-  maxAttempts: number | null;
-  payload: P;
-  result: R | null;
-  errors: JobError[];
-  key: string | null;
-  runAt: Date;
-  lockedBy: string | null;
-  lockedUntil: Date | null;
-  createdAt: Date;
-  startedAt: Date | null;
-  finishedAt: Date | null;
-  /** Scheduled jobs: the schedule, the occurrence key (UUIDv5 of schedule and fire time) and the fire time. */
-  schedule: string | null;
-  occurrence: string | null;
-  fireAt: Date | null;
-}
+export type { Job, JobError, JobState } from './jobs/types.js';
 
 const MAX_BIGINT = 9_223_372_036_854_775_807n;
 
@@ -55,52 +21,53 @@ export function parseJobId(field: string, id: unknown): string {
   return text;
 }
 
-export function createManagement(sql: Sql, schema: string) {
+export function createManagement(sql: Sql, schema: string, manage: JobManager) {
   const jobs = sql`${sql(schema)}.jobs`;
   return {
-    async getJob(id: unknown): Promise<Job | null> {
-      const [row] = await sql<Job[]>`
-        select id, name, queue, state, priority, attempt, max_attempts as "maxAttempts", payload, result, errors, key,
-               run_at as "runAt", locked_by as "lockedBy", locked_until as "lockedUntil", created_at as "createdAt",
-               started_at as "startedAt", finished_at as "finishedAt", schedule, occurrence, fire_at as "fireAt"
-        from ${jobs} where id = ${parseJobId('getJob.id', id)}`;
-      return row ?? null;
+    getJob(id: unknown): Promise<Job | null> {
+      return manage.getJob(parseJobId('getJob.id', id));
     },
 
     /**
-     * Cancels a pending or running job. A running job's row is ended here, so its worker's
-     * outcome matches no row; the NOTIFY lets that worker abort the handler's signal at once.
+     * Cancels a pending or running job. A running job's row is ended here (its attempt recorded
+     * as cancelled), so its worker's outcome matches no row; the NOTIFY lets that worker abort the
+     * handler's signal at once.
      */
     async cancel(id: unknown): Promise<boolean> {
-      const jobId = parseJobId('cancel.id', id);
-      const rows = await sql`
-        with cancelled as (
-          update ${jobs} set state = 'cancelled', finished_at = now(), locked_by = null, locked_until = null
-          where id = ${jobId} and state in ('pending', 'running')
-          returning id, attempt)
-        select pg_notify(${`${schema}.cancel`}, id || ':' || attempt) from cancelled`;
-      return rows.length > 0;
+      return (await manage.cancelIds([parseJobId('cancel.id', id)])) > 0;
     },
 
     /**
      * Puts a failed or cancelled job back to `pending` now, with one more attempt if it had none left;
      * a job that was never claimed keeps its unset maxAttempts, so the definition's applies.
+     * Refused while another unfinished job of the same name holds the same key (keys belong to their
+     * job name: another name's job with that key is no conflict).
      */
     async retry(id: unknown): Promise<boolean> {
       const jobId = parseJobId('retry.id', id);
+      const conflict = () =>
+        new PgschedError(`Cannot retry job ${jobId}: another unfinished job of its name holds the same key`);
       try {
-        const rows = await sql`
-          update ${jobs} set state = 'pending', run_at = now(), finished_at = null,
-            -- NULL (never claimed, enqueued without the definition) stays NULL: the claim then applies
-            -- the definition's maxAttempts. greatest() would ignore the NULL and allow one attempt.
-            max_attempts = case when max_attempts is not null then greatest(max_attempts, attempt + 1) end
-          where id = ${jobId} and state in ('failed', 'cancelled')
-          returning id`;
-        return rows.length > 0;
+        const rows = await sql<{ id: string | null; held: boolean }[]>`
+          with target as (
+            select t.id, t.key is not null and exists (
+                     select 1 from ${jobs} o
+                     where o.name = t.name and o.key = t.key and o.state in ('pending', 'running')) as held
+            from ${jobs} t where t.id = ${jobId} and t.state in ('failed', 'cancelled')
+          ), retried as (
+            update ${jobs} j set state = 'pending', run_at = now(), finished_at = null,
+              -- NULL (never claimed, enqueued without the definition) stays NULL: the claim then applies
+              -- the definition's maxAttempts. greatest() would ignore the NULL and allow one attempt.
+              max_attempts = case when j.max_attempts is not null then greatest(j.max_attempts, j.attempt + 1) end
+            from target where j.id = target.id and not target.held
+            returning j.id
+          )
+          select (select r.id from retried r) as id, coalesce((select t.held from target t), false) as held`;
+        if (rows[0]?.held) throw conflict();
+        return rows[0]?.id != null;
       } catch (error) {
-        if ((error as { code?: string }).code === '23505') {
-          throw new PgschedError(`Cannot retry job ${jobId}: another unfinished job holds the same key`);
-        }
+        // A holder inserted between the check and the write: the unique (name, key) index refuses it.
+        if ((error as { code?: string }).code === '23505') throw conflict();
         throw error;
       }
     },

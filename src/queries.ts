@@ -20,7 +20,10 @@ export interface ClaimedRow {
   backoff: Record<string, unknown> | null;
   at_most_once: boolean;
   key: string | null;
-  serial_key: string | null;
+  /** The job's group within its queue (`group` or `serialKey` at enqueue). */
+  group_key: string | null;
+  /** Writing this job's outcome may let another job start (a group, a key, a limited queue): claim again then. */
+  unblocks: boolean;
   /** Epoch milliseconds: a float is parsed far faster than a timestamp, and most jobs never read them. */
   run_at_ms: number;
   created_at_ms: number;
@@ -41,8 +44,18 @@ export interface InsertValues {
   visibilityMs: number | null;
   atMostOnce: boolean | null;
   backoff: string | null;
-  serialKey: string | null;
-  key: string | null;
+  /** The job's group (`group`, or `serialKey`). */
+  groupKey: string | null;
+  /** Per-job limit of running jobs of its group: 1 for `serialKey`, else null (the queue's policy). */
+  groupMax: number | null;
+}
+
+/** A keyed enqueue: what to do when the key's (name, key) already has an unfinished job. */
+export interface KeyedValues extends InsertValues {
+  key: string;
+  onConflict: 'skip' | 'replace';
+  debounceMs: number | null;
+  debounceMaxWaitMs: number | null;
 }
 
 /**
@@ -60,7 +73,7 @@ export interface SettleBatch {
   /** JSON texts, or NULL; `{}` when all are NULL. */
   errors: string;
   delays: string;
-  /** 1 gives the attempt back (snooze, release), else 0. */
+  /** 1 gives the attempt back (snooze), 2 too because the worker stopped (shutdown), else 0. */
   refunds: string;
 }
 
@@ -80,37 +93,48 @@ export interface ClaimDefaults {
 export function createQueries(sql: Sql, schema: string) {
   const jobs = sql`${sql(schema)}.jobs`;
   return {
-    /** Inserts one job; returns no row when an unfinished job holds the same key. */
+    /** Inserts one job without a key. */
     insert: (db: Db, v: InsertValues) => db<{ id: string }[]>`
       insert into ${jobs} (name, payload, queue, priority, run_at, max_attempts, timeout_ms, visibility_ms,
-                           at_most_once, backoff, serial_key, key)
+                           at_most_once, backoff, group_key, group_max)
       values (${v.name}, ${v.payload}::text::jsonb, ${v.queue}, ${v.priority},
               coalesce(${v.runAt}::timestamptz, now() + ${v.delayMs}::bigint * interval '1 millisecond'),
               ${v.maxAttempts}::int, ${v.timeoutMs}::int, ${v.visibilityMs}::int, ${v.atMostOnce}::bool,
-              ${v.backoff}::text::jsonb, ${v.serialKey}::text, ${v.key}::text)
-      on conflict (key) where key is not null and state in ('pending', 'running') do nothing
+              ${v.backoff}::text::jsonb, ${v.groupKey}::text, ${v.groupMax}::int)
       returning id`,
 
-    unfinishedByKey: (db: Db, key: string) => db<{ id: string }[]>`
-      select id from ${jobs} where key = ${key} and state in ('pending', 'running')`,
+    /**
+     * Enqueues a keyed job through the SQL `enqueue()` function (sql/0006), which applies the
+     * key's conflict rule (skip, replace, debounce) in one round trip; returns the id that holds it.
+     */
+    insertKeyed: (db: Db, v: KeyedValues) => db<{ id: string }[]>`
+      select ${sql(schema)}.enqueue(
+        name => ${v.name}::text, payload => ${v.payload}::text::jsonb, queue => ${v.queue}::text,
+        priority => ${v.priority}::int,
+        run_at => coalesce(${v.runAt}::timestamptz, now() + ${v.delayMs}::bigint * interval '1 millisecond'),
+        max_attempts => ${v.maxAttempts}::int, key => ${v.key}::text, timeout_ms => ${v.timeoutMs}::int,
+        visibility_ms => ${v.visibilityMs}::int, at_most_once => ${v.atMostOnce}::bool,
+        serial_key => ${v.groupMax === 1 ? v.groupKey : null}::text,
+        group_key => ${v.groupMax === 1 ? null : v.groupKey}::text, on_conflict => ${v.onConflict}::text,
+        debounce_ms => ${v.debounceMs}::bigint, debounce_max_wait_ms => ${v.debounceMaxWaitMs}::bigint,
+        backoff => ${v.backoff}::text::jsonb) as id`,
 
     /** Inserts many jobs in one statement from one JSON array of payloads, in order. */
-    insertMany: (db: Db, v: Omit<InsertValues, 'payload' | 'key'>, payloadsJson: string) => db<
-      { id: string }[]
-    >`
+    insertMany: (db: Db, v: Omit<InsertValues, 'payload'>, payloadsJson: string) => db<{ id: string }[]>`
       insert into ${jobs} (name, payload, queue, priority, run_at, max_attempts, timeout_ms, visibility_ms,
-                           at_most_once, backoff, serial_key)
+                           at_most_once, backoff, group_key, group_max)
       select ${v.name}, p.value, ${v.queue}, ${v.priority},
              coalesce(${v.runAt}::timestamptz, now() + ${v.delayMs}::bigint * interval '1 millisecond'),
              ${v.maxAttempts}::int, ${v.timeoutMs}::int, ${v.visibilityMs}::int, ${v.atMostOnce}::bool,
-             ${v.backoff}::text::jsonb, ${v.serialKey}::text
+             ${v.backoff}::text::jsonb, ${v.groupKey}::text, ${v.groupMax}::int
       from jsonb_array_elements(${payloadsJson}::text::jsonb) with ordinality as p(value, ord)
       order by p.ord
       returning id`,
 
     /**
      * Claims up to `limit` runnable jobs in priority, then run-time order, in one statement
-     * (`claim_jobs`, sql/0004: SKIP LOCKED, and plans that do not depend on statistics).
+     * (`claim_jobs`, sql/0006: SKIP LOCKED, plans that do not depend on statistics, and the queues'
+     * policies: limits, rates, groups, pause).
      */
     claim: (workerId: string, limit: number, queues: string[] | null, d: ClaimDefaults) => sql<ClaimedRow[]>`
       select * from ${sql(schema)}.claim_jobs(${workerId}, ${limit}, ${pgArray(d.names)}::text[],

@@ -32,6 +32,13 @@ export interface JobContext {
   readonly signal: AbortSignal;
   /** A pino child logger carrying the job's id, name and attempt. */
   readonly log: Logger;
+  /**
+   * Records how far the job got: any JSON value (a number, `{ done: 40, of: 100 }`, …), readable
+   * through `getJob()` while the job runs and kept after it ends. Calls in quick succession are
+   * coalesced (the latest value wins). Resolves once stored; never rejects (a write that fails is
+   * logged). Throws a PgschedValidationError at once for a value that is not JSON-serialisable.
+   */
+  progress(value: unknown): Promise<void>;
 }
 
 /** A job handler: its return value is stored as the job's result. */

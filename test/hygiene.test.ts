@@ -163,6 +163,51 @@ describe('index and table hygiene', () => {
     expect(after.jobs_pkey!.bytes).toBeLessThanOrEqual(16_384);
   });
 
+  it("cancels only its own stuck rebuild, never another schema's rebuild of a same-named index", async () => {
+    await db.pgsched({ schema: 'hygiene_other' }).migrate();
+    await bloat(20_000);
+    await db.sql`vacuum pgsched.jobs`;
+    const duty = createHygiene(db.sql, 'pgsched', testLogger, {
+      reindexTimeoutMs: 300,
+      reindexMinIntervalMs: 0,
+    });
+    const blocker = postgres(db.url, { max: 1, onnotice: () => {} });
+    const rebuilder = postgres(db.url, { max: 1, onnotice: () => {} });
+    // Another schema's rebuild of its own `jobs_pkey`, waiting behind a lock for the whole test.
+    let unblock = () => {};
+    const blocked = new Promise<void>((resolve) => {
+      unblock = resolve;
+    });
+    const holding = blocker.begin(async (tx) => {
+      await tx`lock table hygiene_other.jobs in share update exclusive mode`;
+      await blocked;
+    });
+    await waitFor(async () => {
+      const [row] = await db.sql`select count(*)::int as n from pg_locks
+        where relation = 'hygiene_other.jobs'::regclass and granted`;
+      return row!.n > 0;
+    });
+    const otherRebuild = rebuilder`reindex index concurrently hygiene_other.jobs_pkey`.simple().then(
+      () => 'rebuilt',
+      (error: { code?: string }) => `failed ${error.code}`,
+    );
+    await waitFor(async () => {
+      const [row] = await db.sql`select count(*)::int as n from pg_stat_activity
+        where query = 'reindex index concurrently hygiene_other.jobs_pkey' and wait_event_type = 'Lock'`;
+      return row!.n > 0;
+    });
+    // Our own rebuilds, stuck behind a lock too: the watchdog cancels them after 300 ms.
+    await db.sql.begin(async (tx) => {
+      await tx`lock table pgsched.jobs in share update exclusive mode`;
+      await duty.runOnce();
+      await duty.idle();
+    });
+    unblock();
+    await holding;
+    expect(await otherRebuild).toBe('rebuilt');
+    await Promise.all([blocker.end(), rebuilder.end()]);
+  });
+
   it('does nothing, and does not fail, for a role that does not own the table', async () => {
     await bloat(20_000);
     const before = await indexes();

@@ -238,24 +238,40 @@ describe('worker', () => {
     ]);
   });
 
-  it('after the stop timeout, aborts running jobs and releases them', async () => {
+  it('after the stop timeout, aborts running jobs and releases them without using an attempt', async () => {
     const q = db.pgsched();
-    let aborted = false;
-    q.define('endless', async (_p, ctx) => {
+    let aborted = 0;
+    const endless = async (_p: unknown, ctx: { signal: AbortSignal }) => {
       ctx.signal.addEventListener('abort', () => {
-        aborted = true;
+        aborted++;
       });
       await new Promise(() => {});
-    });
+    };
+    // On its last attempt: a deploy's stop must not end it failed.
+    q.define('endless', endless, { maxAttempts: 1 });
+    // At-most-once: it may have done its work, so it ends failed, as documented.
+    q.define('endless-once', endless, { delivery: 'at-most-once' });
     const id = await q.enqueue('endless', {});
+    const once = await q.enqueue('endless-once', {});
     await q.start({ pollInterval: 50 });
-    await waitFor(async () => (await stateOf(id)).state === 'running');
+    await waitFor(
+      async () => (await stateOf(id)).state === 'running' && (await stateOf(once)).state === 'running',
+    );
     await sleep(50);
     await q.stop({ timeout: 300 });
-    expect(aborted).toBe(true);
+    expect(aborted).toBe(2);
     const job = (await q.getJob(id))!;
-    expect(job.state).toBe('pending');
-    expect(job.errors[0]).toMatchObject({ kind: 'shutdown', attempt: 1 });
+    expect(job).toMatchObject({ state: 'pending', attempt: 0, errors: [] });
+    const onceJob = (await q.getJob(once))!;
+    expect(onceJob).toMatchObject({ state: 'failed', attempt: 1 });
+    expect(onceJob.errors[0]).toMatchObject({ kind: 'shutdown', attempt: 1 });
+    // Released, it runs again (attempt 1 of 1) and can still complete.
+    const again = db.pgsched();
+    again.define('endless', async () => 'done', { maxAttempts: 1 });
+    await again.start({ pollInterval: 50, leader: false });
+    await waitFor(async () => (await stateOf(id)).state === 'completed', 5_000);
+    expect(await stateOf(id)).toEqual({ state: 'completed', attempt: 1 });
+    await again.stop();
   });
 
   it('only claims its own queues, and works without LISTEN in pollOnly mode', async () => {

@@ -3,7 +3,7 @@
  * each run on a fresh database of one PostgreSQL server, plus a raw-SQL baseline.
  *
  *   npx tsx bench/compare/run.ts [--quick] [--jobs N] [--runs N] [--latency N] [--no-analyze]
- *     [--only pgsched,pg-boss,graphile-worker,bullmq,raw]
+ *     [--only pgsched,pgsched-tuned,pg-boss,graphile-worker,bullmq,raw,pgsched-prefetch500]
  *
  * Progress goes to stderr; the Markdown table and notes to stdout; the JSON to bench/results/.
  */
@@ -14,7 +14,7 @@ import { log } from './log.ts';
 import { measure } from './measure.ts';
 import { measureRaw } from './raw-sql.ts';
 import { details, markdown, type Report, type SystemReport, writeJson } from './report.ts';
-import { SYSTEMS } from './systems/index.ts';
+import { ON_REQUEST, SYSTEMS } from './systems/index.ts';
 import { installedVersion } from './versions.ts';
 
 const { values } = parseArgs({
@@ -40,7 +40,7 @@ const plan = {
   analyze: !values['no-analyze'],
 };
 const only = values.only?.split(',').map((s) => s.trim());
-const selected = (name: string) => !only || only.includes(name);
+const selected = (name: string) => (only ? only.includes(name) : !ON_REQUEST.has(name));
 for (const name of only ?? []) {
   if (!(name in SYSTEMS) && name !== 'raw') throw new Error(`unknown system '${name}'`);
 }
@@ -50,10 +50,11 @@ const notes = [
     'newest majors that run on Node 20: the latest pg-boss ' +
     '(12.x, and 11.x) needs Node >= 22, graphile-worker 0.18 needs Node >= 22.18.',
   await bullmqNote(),
-  'pgsched and the raw baseline use postgres.js through pg.ts, which sets TCP_NODELAY (postgres.js 3.4 does not); ' +
-    'the peers use node-postgres, which sets it itself.',
+  'pgsched runs as its README tells users: a plain postgres(url) client (no socket factory, no driver options), ' +
+    'nothing connected before start(), start() inside the timed drain. The raw baseline uses postgres.js through ' +
+    'pg.ts, which sets TCP_NODELAY (postgres.js 3.4 does not); the peers use node-postgres, which sets it itself.',
   'Enqueue: bulk API, 1,000 jobs per call, one call at a time, row count checked afterwards. Drain: from the ' +
-    "worker's start (in a forked process) until the database shows every job completed (or removed, for " +
+    "worker's start (in a forked process; pgsched's start() opens its connections inside the timed span) until the database shows every job completed (or removed, for " +
     'graphile-worker and pgsched with retention.completed 0). Latency: single enqueues 10 ms apart to the idle worker; handler-start time minus ' +
     'Date.now() taken just before the enqueue call. Peak RSS: the worker process, process.resourceUsage().maxRSS.',
   plan.analyze

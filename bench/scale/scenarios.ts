@@ -111,6 +111,7 @@ export function maintenanceLeader(sql: Sql, hygiene: boolean): Leader {
       ...(hygiene ? [createHygiene(sql, SCHEMA, hygieneLogger)] : []),
     ],
     logger,
+    { timeoutMs: 10_000 },
   );
   leader.start();
   return leader;

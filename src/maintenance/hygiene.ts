@@ -37,6 +37,9 @@ const DEFAULTS: Required<HygieneOptions> = {
 };
 
 const PAGE = 8_192;
+
+/** An identifier quoted as postgres.js quotes `sql(name)`. */
+const quoteIdent = (name: string) => `"${name.replace(/"/g, '""').replace(/\./g, '"."')}"`;
 /** Usable bytes of a btree leaf filled to the default fillfactor (90%) after a rebuild. */
 const LEAF_BYTES = (PAGE - 24 - 16) * 0.9;
 
@@ -180,10 +183,13 @@ export function createHygiene(
     // REINDEX CONCURRENTLY waits for every transaction older than its snapshot; a very long one
     // (or a lock held by another rebuild) would keep it, and its table lock, around: cancel it.
     // What it leaves behind (an invalid `_ccnew` index) is dropped on a later pass.
+    // Matched on the exact statement text, schema-qualified as sent, so that another schema's
+    // rebuild of a same-named index (or any other query mentioning it) is never cancelled.
+    const text = `reindex index concurrently ${quoteIdent(schema)}.${quoteIdent(index.name)}`;
     const watchdog = setTimeout(() => {
       sql`select pg_cancel_backend(a.pid) from pg_stat_activity a
           where a.datname = current_database() and a.pid <> pg_backend_pid() and a.state = 'active'
-            and a.query ilike ${`reindex index concurrently %${index.name}%`}`.catch(() => {});
+            and a.query = ${text}`.catch(() => {});
     }, o.reindexTimeoutMs);
     try {
       await statement;

@@ -1,6 +1,9 @@
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { ReservedSql, Sql } from 'postgres';
+import type { Sql } from 'postgres';
+import { v4 as uuidv4 } from 'uuid';
 import { sleep } from '../retry-delay.js';
+import { createLeaseQueries, type LeaseGrant } from './lease-queries.js';
 
 /** A leader-only background duty. Duties must be idempotent: two leaders may briefly overlap. */
 export interface Duty {
@@ -9,44 +12,71 @@ export interface Duty {
   runOnce(): Promise<number | undefined>;
 }
 
+export interface LeaderOptions {
+  /** Lease length: a leader that stops renewing loses leadership this long after its last renewal. */
+  timeoutMs: number;
+  /** Renewal (leader) and takeover attempts (followers) happen this often. Default 1 s. */
+  tickMs?: number;
+  /**
+   * The client the lease statements run on. Give it one long-lived connection of its own and set
+   * `session`: the lease then records that connection's server process, and followers take over
+   * as soon as it is gone (the leader was killed) instead of waiting for the lease to expire.
+   * Default: the duties' client, without `session`.
+   */
+  leaseSql?: Sql;
+  /** Whether `leaseSql` is a real session (not a transaction pooler's shared connection). */
+  session?: boolean;
+}
+
 /**
- * Elects one leader per schema with a session-level advisory lock held on a reserved
- * connection. The lock lives exactly as long as that connection: each tick checks that the
- * connection is still the same backend, and on any error or change the process steps down at
- * once and competes again. Killing the leader frees the lock when its connection closes.
+ * Elects one leader per schema with a lease row that expires on the database clock (see
+ * sql/0005_leader_lease.sql for why not an advisory lock). Two loops:
+ * - the lease loop renews the lease every tick while leading, and tries to take it every tick
+ *   otherwise. Validity is tracked on the monotonic clock from the moment a renewal was *sent*,
+ *   which is never later than the moment the server extended the lease: this process stops
+ *   calling itself leader no later than the lease expires for everyone else.
+ * - the duty loop runs each due duty only while the lease is valid, checked right before each
+ *   duty. A process frozen past its lease (SIGSTOP, GC pause) wakes with a stale lease and runs
+ *   nothing until a renewal has succeeded; if someone else took over meanwhile, that renewal
+ *   fails and it stays a follower.
  */
 export class Leader {
-  #reserved: ReservedSql | undefined;
-  #backendPid: number | undefined;
-  #loop: Promise<void> | undefined;
+  readonly #holder = `${hostname()}:${process.pid}:${uuidv4().slice(0, 8)}`;
+  readonly #lease;
+  readonly #timeoutMs: number;
+  readonly #tickMs: number;
+  readonly #session: boolean;
+  /** performance.now() until which this process holds the lease; 0 when it does not. */
+  #validUntil = 0;
+  #loops: Promise<unknown> | undefined;
   readonly #stopping = new AbortController();
   readonly #nextRun = new Map<string, number>();
-  /** Aborted to cut the current wait short (see wake()). */
+  /** Aborted to cut the duty loop's current wait short (see wake()). */
   #wakeUp = new AbortController();
   /** Duties woken since their current run began: they run again at once. */
   readonly #woken = new Set<string>();
-  /** Set once this pass confirmed the lock; duties run only then. */
-  #verified = false;
 
   constructor(
-    private readonly sql: Sql,
+    sql: Sql,
     private readonly schema: string,
     private readonly duties: Duty[],
     private readonly logger: Logger,
-    private readonly tickMs = 1_000,
-  ) {}
-
-  get #lockName(): string {
-    return `pgsched:leader:${this.schema}`;
+    options: LeaderOptions,
+  ) {
+    this.#lease = createLeaseQueries(options.leaseSql ?? sql, schema);
+    this.#session = options.session ?? false;
+    this.#timeoutMs = options.timeoutMs;
+    this.#tickMs = Math.min(options.tickMs ?? 1_000, Math.floor(options.timeoutMs / 3));
   }
 
+  /** Whether this process holds a lease that has not expired by its own monotonic clock. */
   get isLeader(): boolean {
-    return this.#reserved !== undefined && this.#verified;
+    return performance.now() < this.#validUntil;
   }
 
   start(): void {
     this.#stopping.signal.addEventListener('abort', () => this.#wakeUp.abort(), { once: true });
-    this.#loop = this.#run();
+    this.#loops = Promise.all([this.#leaseLoop(), this.#dutyLoop()]);
   }
 
   /**
@@ -59,43 +89,64 @@ export class Leader {
     this.#wakeUp.abort();
   }
 
+  /** Stops both loops and hands the lease back, so that a follower takes over at its next tick. */
   async stop(): Promise<void> {
     this.#stopping.abort();
-    await this.#loop;
-    const reserved = this.#reserved;
-    this.#reserved = undefined;
-    if (!reserved) return;
-    if (await this.#holdsLock().catch(() => false)) {
-      await reserved`select pg_advisory_unlock(hashtext(${this.#lockName}))`.catch(() => {});
-      reserved.release();
-    }
+    await this.#loops;
+    if (this.#validUntil === 0) return;
+    this.#validUntil = 0;
+    await this.#lease.release(this.#holder).catch((error) => {
+      this.logger.warn({ err: error }, 'could not release the leader lease; it expires on its own');
+    });
   }
 
-  /** One election + duty pass; tests call it directly. */
+  /** One renewal (or takeover attempt) and, while leading, one pass over due duties. */
   async tick(): Promise<void> {
-    this.#verified = false;
-    if (this.#reserved) {
-      if (!(await this.#holdsLock())) {
-        // postgres.js already took the dead connection back into its pool; releasing it again
-        // would put a closed socket among the open ones.
-        this.#reserved = undefined;
-        this.logger.warn({ schema: this.schema }, 'leader connection lost; stepping down');
-        return;
-      }
-    } else if (!(await this.#tryAcquire())) {
-      return;
+    await this.#renew();
+    await this.#runDueDuties();
+  }
+
+  async #renew(): Promise<boolean> {
+    const sentAt = performance.now();
+    const wasLeader = this.#validUntil > 0;
+    let grant: LeaseGrant | null;
+    try {
+      grant = await this.#lease.acquireOrRenew(this.#holder, this.#timeoutMs, this.#session);
+    } catch (error) {
+      // Unknown whether it was renewed: keep the deadline we had, which runs out on its own.
+      this.logger.warn({ err: error, schema: this.schema }, 'leader lease renewal failed; retrying');
+      return this.isLeader;
     }
-    this.#verified = true;
-    const now = Date.now();
+    if (this.#stopping.signal.aborted) return false;
+    if (!grant) {
+      if (wasLeader) this.logger.warn({ schema: this.schema }, 'leader lease lost to another process');
+      this.#validUntil = 0;
+      return false;
+    }
+    // Keep a tenth (at least 100 ms) in hand for the time a duty's statement takes to arrive.
+    this.#validUntil = sentAt + this.#timeoutMs - Math.max(100, this.#timeoutMs / 10);
+    if (grant.takeover || !wasLeader) {
+      this.#nextRun.clear();
+      this.logger.info({ schema: this.schema, holder: this.#holder, term: grant.term }, 'became leader');
+      this.#wakeUp.abort();
+    }
+    return this.isLeader;
+  }
+
+  async #runDueDuties(): Promise<void> {
     for (const duty of this.duties) {
-      if ((this.#nextRun.get(duty.name) ?? 0) > now) continue;
+      if ((this.#nextRun.get(duty.name) ?? 0) > Date.now()) continue;
+      // Re-verified right before each duty: a freeze between two duties is caught here.
+      if (!this.isLeader && !(await this.#renew())) return;
+      if (this.#stopping.signal.aborted) return;
       try {
         this.#woken.delete(duty.name);
+        this.logger.debug({ duty: duty.name }, 'leader duty starting');
         const wait = await duty.runOnce();
         this.#nextRun.set(duty.name, this.#woken.has(duty.name) ? 0 : Date.now() + (wait ?? 0));
       } catch (error) {
         // Not at once: a duty that keeps failing would otherwise spin every few ms.
-        this.#nextRun.set(duty.name, Date.now() + this.tickMs);
+        this.#nextRun.set(duty.name, Date.now() + this.#tickMs);
         this.logger.warn({ err: error, duty: duty.name }, 'leader duty failed; will retry');
       }
     }
@@ -103,53 +154,23 @@ export class Leader {
 
   /** Ms until the earliest duty wants to run, capped at the tick. */
   #untilNext(): number {
-    const earliest = Math.min(...[...this.#nextRun.values()], Date.now() + this.tickMs);
-    return Math.max(5, Math.min(this.tickMs, earliest - Date.now()));
+    const earliest = Math.min(...this.#nextRun.values(), Date.now() + this.#tickMs);
+    return Math.max(5, Math.min(this.#tickMs, earliest - Date.now()));
   }
 
-  async #run(): Promise<void> {
+  async #leaseLoop(): Promise<void> {
+    while (!this.#stopping.signal.aborted) {
+      await this.#renew();
+      await sleep(this.#tickMs, this.#stopping.signal);
+    }
+  }
+
+  async #dutyLoop(): Promise<void> {
     while (!this.#stopping.signal.aborted) {
       // A wake that arrives during the pass below cuts the following wait short.
       if (this.#wakeUp.signal.aborted) this.#wakeUp = new AbortController();
-      try {
-        await this.tick();
-      } catch (error) {
-        // Unknown whether the lock survived: act as follower until a pass can check it.
-        this.logger.warn({ err: error }, 'leader pass failed; retrying');
-      }
-      await sleep(this.isLeader ? this.#untilNext() : this.tickMs, this.#wakeUp.signal);
+      if (this.isLeader) await this.#runDueDuties();
+      await sleep(this.isLeader ? this.#untilNext() : this.#tickMs, this.#wakeUp.signal);
     }
-  }
-
-  async #tryAcquire(): Promise<boolean> {
-    const reserved = await this.sql.reserve();
-    try {
-      const [row] = await reserved<{ acquired: boolean; pid: number }[]>`
-        select pg_try_advisory_lock(hashtext(${this.#lockName})) as acquired, pg_backend_pid() as pid`;
-      if (!row?.acquired) {
-        reserved.release();
-        return false;
-      }
-      this.#reserved = reserved;
-      this.#backendPid = row.pid;
-      this.#nextRun.clear();
-      this.logger.info({ schema: this.schema, backendPid: row.pid }, 'became leader');
-      return true;
-    } catch (error) {
-      reserved.release();
-      throw error;
-    }
-  }
-
-  /**
-   * Whether the lock's backend still holds it. Asked through the pool, never by writing to the
-   * reserved connection: postgres.js crashes the process on a write to a reserved connection
-   * whose backend died (porsager/postgres#1208).
-   */
-  async #holdsLock(): Promise<boolean> {
-    const [row] = await this.sql<{ held: boolean }[]>`
-      select exists(select 1 from pg_locks
-        where locktype = 'advisory' and pid = ${this.#backendPid!} and granted) as held`;
-    return row?.held === true;
   }
 }

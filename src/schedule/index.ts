@@ -89,11 +89,13 @@ export function createSchedules(deps: SchedulesDeps) {
       if (changed.length > 0 || removed.length > 0) logger.info({ changed, removed }, 'schedules synced');
     },
 
-    ticker: (options?: TickerOptions): Ticker => createTicker(sql, schema, logger, options),
+    /** The leader duty; it runs on `runtimeSql`, pgsched's own connections (see connections.ts). */
+    ticker: (runtimeSql: Sql, options?: TickerOptions): Ticker =>
+      createTicker(runtimeSql, schema, logger, options),
 
     /** Calls `onChange` whenever a schedule is created, changed or resumed, in any process. */
-    async listen(onChange: () => void): Promise<() => Promise<void>> {
-      const meta = await sql.listen(scheduleChannel(schema), onChange);
+    async listen(listenSql: Sql, onChange: () => void): Promise<() => Promise<void>> {
+      const meta = await listenSql.listen(scheduleChannel(schema), onChange);
       return () => meta.unlisten();
     },
   };

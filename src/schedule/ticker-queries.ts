@@ -81,10 +81,12 @@ export function createTickerQueries(sql: Sql, schema: string) {
     fire: (tx: TransactionSql, b: FireBatch) => tx<{ name: string; fired: number }[]>`
       with ins as (
         insert into ${jobs} (name, payload, queue, priority, run_at, max_attempts, timeout_ms, visibility_ms,
-                             at_most_once, backoff, serial_key, schedule, occurrence, fire_at)
+                             at_most_once, backoff, group_key, group_max, schedule, occurrence, fire_at)
         select v.name, v.payload::jsonb, v.queue, v.priority, v.run_at::timestamptz, v.max_attempts, v.timeout_ms,
                v.visibility_ms, case v.at_most_once when 1 then true when 0 then false end, v.backoff::jsonb,
-               v.serial_key, v.schedule, v.occurrence, v.run_at::timestamptz
+               -- a serial key is a group of jobs that run one at a time (sql/0006)
+               v.serial_key, case when v.serial_key is not null then 1 end, v.schedule, v.occurrence,
+               v.run_at::timestamptz
         from unnest(${pgArray(b.names)}::text[], ${pgArray(b.payloads)}::text[], ${pgArray(b.queues)}::text[], ${pgArray(b.priorities)}::int[],
                     ${pgArray(b.runAts)}::text[], ${pgArray(b.maxAttempts)}::int[], ${pgArray(b.timeouts)}::int[], ${pgArray(b.visibilities)}::int[],
                     ${pgArray(b.atMostOnce)}::int[], ${pgArray(b.backoffs)}::text[], ${pgArray(b.serialKeys)}::text[], ${pgArray(b.schedules)}::text[],

@@ -21,6 +21,12 @@ export interface TickerOptions {
   concurrency?: number;
   /** Occurrences of one schedule per batch (catch-up 'all' of a long outage pages). Default 1,000. */
   perSchedule?: number;
+  /**
+   * Longest wait between two looks at the earliest due schedule. A schedule created, changed or
+   * resumed by another process is noticed within it even when no NOTIFY arrives (PgBouncer, a
+   * LISTEN connection that was down). Default 1 s.
+   */
+  pollMs?: number;
   /** A transaction stops taking batches after this many schedules or this long. Defaults 5,000, 1s. */
   maxPerTransaction?: number;
   passBudgetMs?: number;
@@ -64,6 +70,7 @@ export function createTicker(sql: Sql, schema: string, logger: Logger, options: 
   const perSchedule = options.perSchedule ?? 1_000;
   const maxRows = options.maxPerTransaction ?? 5_000;
   const budget = options.passBudgetMs ?? 1_000;
+  const pollMs = options.pollMs ?? 1_000;
   const realTime = options.clock === undefined;
   const stats: TickerStats = { fired: 0, missed: 0, batches: 0, leadMs: realTime ? MIN_LEAD_MS : 0 };
   const recentPrep: number[] = [];
@@ -118,10 +125,10 @@ export function createTicker(sql: Sql, schema: string, logger: Logger, options: 
       for (;;) {
         const [row] = await q.earliest(skipped());
         const receivedAt = performance.now();
-        if (!row?.next) return 60_000;
+        if (!row?.next) return pollMs;
         const now = options.clock?.() ?? row.now;
         const untilDue = row.next.getTime() - now.getTime();
-        if (untilDue > stats.leadMs) return untilDue - stats.leadMs;
+        if (untilDue > stats.leadMs) return Math.min(pollMs, untilDue - stats.leadMs);
         if (performance.now() - started > budget) return 0;
         const target = new Date(Math.max(row.next.getTime(), now.getTime()));
         const dbNowAt = (t: number) => row.now.getTime() + (t - receivedAt);

@@ -3,8 +3,9 @@ import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { v4 as uuidv4 } from 'uuid';
 import type { Queries } from '../queries.js';
+import { FlowNotifier } from '../queues/flow-notifier.js';
 import type { Registry } from '../registry.js';
-import { Notifier } from './notifier.js';
+import type { WorkerHooks } from './hooks.js';
 import { Worker } from './worker.js';
 
 const DEFAULT_MAX_ATTEMPTS = 25;
@@ -13,13 +14,16 @@ const DEFAULT_VISIBILITY_MS = 30_000;
 export interface WorkerSettings {
   schema: string;
   concurrency: number;
-  prefetch: number;
+  /** null: sized from measured job and claim times. */
+  prefetch: number | null;
   queues: string[] | null;
-  pollOnly: boolean;
+  /** The client to LISTEN on; null: poll only (PgBouncer transaction pooling without a direct URL). */
+  listenSql: Sql | null;
   pollIntervalMs: number;
   maxResultBytes: number;
   random: () => number;
   deleteCompleted: boolean;
+  hooks?: WorkerHooks;
 }
 
 /**
@@ -27,6 +31,7 @@ export interface WorkerSettings {
  * each claim, so rows whose enqueuer did not know the definition get them when first claimed.
  */
 export function createWorker(
+  /** pgsched's own worker connections (see connections.ts); `queries` runs on them too. */
   sql: Sql,
   queries: Queries,
   registry: Registry,
@@ -35,10 +40,14 @@ export function createWorker(
 ) {
   const names = registry.names();
   const definitions = names.map((n) => registry.get(n)!.options);
-  const notifier = new Notifier(
+  // A Notifier that also re-polls finely while a queue of this worker has a rate limit (src/queues).
+  const notifier = new FlowNotifier(
     sql,
+    s.listenSql,
+    s.schema,
+    s.queues,
     { jobs: `${s.schema}.jobs`, cancel: `${s.schema}.cancel` },
-    { pollOnly: s.pollOnly, pollIntervalMs: s.pollIntervalMs },
+    { pollIntervalMs: s.pollIntervalMs },
     logger,
   );
   return new Worker(
@@ -46,6 +55,8 @@ export function createWorker(
       workerId: `${hostname()}:${process.pid}:${uuidv4().slice(0, 8)}`,
       concurrency: s.concurrency,
       prefetch: s.prefetch,
+      // Not below half a second: each check is an UPDATE of every buffered row.
+      recheckMs: Math.max(500, s.pollIntervalMs),
       queues: s.queues,
       claimDefaults: {
         names,
@@ -56,6 +67,7 @@ export function createWorker(
       maxResultBytes: s.maxResultBytes,
       random: s.random,
       deleteCompleted: s.deleteCompleted,
+      hooks: s.hooks,
     },
     queries,
     registry,

@@ -11,6 +11,8 @@ export interface ExecutorDeps {
   logger: Logger;
   random: () => number;
   maxResultBytes: number;
+  /** Stores progress of a running attempt (ctx.progress); absent: progress is not stored. */
+  progress?: (row: ClaimedRow, json: string) => Promise<void>;
   /**
    * Receives each attempt's outcome exactly once, never synchronously from `start()`. Null means
    * nothing must be written (the job was cancelled or taken back, so the row is no longer ours).
@@ -36,6 +38,8 @@ export class Attempt {
   /** Why the attempt was interrupted, if it was: a signal first read afterwards is already aborted. */
   #interrupted: AbortReason | undefined;
   #waiters: ((outcome: Settlement | null) => void)[] | undefined;
+  /** performance.now() at start: the worker sizes its claims from how long jobs run. */
+  startedAt = 0;
 
   constructor(
     readonly row: ClaimedRow,
@@ -44,6 +48,7 @@ export class Attempt {
   ) {}
 
   start(): void {
+    this.startedAt = performance.now();
     const timeoutMs = this.#timeoutMs();
     if (timeoutMs) this.#timer = setTimeout(() => this.interrupt('timeout'), timeoutMs);
     const ctx = new Context(this, this.deps.logger);
@@ -75,6 +80,18 @@ export class Attempt {
     });
   }
 
+  /** Milliseconds since the attempt started. */
+  get elapsedMs(): number {
+    return performance.now() - this.startedAt;
+  }
+
+  /** ctx.progress: validated here (throws), written only while the attempt runs. */
+  progress(value: unknown): Promise<void> {
+    const json = serializePayload('ctx.progress.value', value, this.deps.maxResultBytes);
+    if (this.#outcome !== undefined || !this.deps.progress) return Promise.resolve();
+    return this.deps.progress(this.row, json);
+  }
+
   get signal(): AbortSignal {
     if (!this.#controller) {
       this.#controller = new AbortController();
@@ -91,10 +108,21 @@ export class Attempt {
     if (reason === 'timeout') {
       this.#settle(this.#failure({ message: `timed out after ${this.#timeoutMs()}ms`, kind: 'timeout' }));
     } else if (reason === 'shutdown') {
-      this.#settle(this.#failure({ message: 'worker stopped before the job finished', kind: 'shutdown' }, 0));
+      this.#settle(this.#shutdown());
     } else {
       this.#settle(null);
     }
+  }
+
+  /**
+   * Interrupted by our own stop: not the job's failure, so it goes back to the queue at once
+   * without using an attempt (a deploy must not fail a job on its last attempt). An at-most-once
+   * job may have done its work, so it ends failed, as documented.
+   */
+  #shutdown(): Settlement {
+    const message = 'worker stopped before the job finished';
+    if (this.row.at_most_once) return this.#end('failed', { message, kind: 'shutdown' });
+    return { ...this.#owner(), state: 'pending', delayMs: 0, refund: true, shutdown: true };
   }
 
   #timeoutMs(): number | null | undefined {
@@ -167,7 +195,7 @@ export class Attempt {
   }
 
   /** A failed attempt: retried after the backoff unless attempts are used up or the job is at-most-once. */
-  #failure(error: Omit<AttemptError, 'attempt'>, delayOverride?: number): Settlement {
+  #failure(error: Omit<AttemptError, 'attempt'>): Settlement {
     const { row } = this;
     if (row.at_most_once || row.attempt >= row.max_attempts) return this.#end('failed', error);
     const backoff =
@@ -175,7 +203,7 @@ export class Attempt {
     return {
       ...this.#owner(),
       state: 'pending',
-      delayMs: delayOverride ?? backoffDelay(backoff, row.attempt, this.deps.random),
+      delayMs: backoffDelay(backoff, row.attempt, this.deps.random),
       error: { attempt: row.attempt, ...error },
     };
   }
@@ -207,6 +235,10 @@ class Context implements JobContext {
 
   get signal(): AbortSignal {
     return this.attempt.signal;
+  }
+
+  progress(value: unknown): Promise<void> {
+    return this.attempt.progress(value);
   }
 
   get log(): Logger {

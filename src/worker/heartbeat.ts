@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Queries } from '../queries.js';
+import type { ClaimedRow, Queries } from '../queries.js';
 
 /**
  * Extends the lease of every job this worker owns, in one statement, three times per
@@ -9,15 +9,20 @@ import type { Queries } from '../queries.js';
 export class Heartbeat {
   #timer: NodeJS.Timeout | undefined;
   #everyMs = Number.POSITIVE_INFINITY;
-  #busy = false;
+  #beating = false;
+  /**
+   * The statements of this class run one at a time: extend_leases skips rows locked right now, so
+   * two at once would each skip the rows the other holds and report them lost.
+   */
+  #chain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly queries: Queries,
     private readonly workerId: string,
     private readonly logger: Logger,
-    /** The jobs this worker holds, each with the attempt it holds. */
-    private readonly owned: () => [id: string, attempt: number][],
-    private readonly onLost: (lost: [id: string, attempt: number][]) => void,
+    /** The claims this worker holds (one per job). */
+    private readonly owned: () => ClaimedRow[],
+    private readonly onLost: (lost: ClaimedRow[]) => void,
   ) {}
 
   /** (Re)starts the timer if a lease this short needs more frequent beats than the current pace. */
@@ -31,26 +36,46 @@ export class Heartbeat {
   }
 
   async beat(): Promise<void> {
-    const owned = this.owned();
-    if (owned.length === 0 || this.#busy) return;
-    this.#busy = true;
-    const ids = owned.map(([id]) => id);
+    if (this.#beating) return;
+    this.#beating = true;
     try {
-      const rows = await this.queries.heartbeat(this.workerId, ids);
-      if (rows.length === ids.length) return;
-      const kept = new Set(rows.map((r) => r.id));
-      this.onLost(owned.filter(([id]) => !kept.has(id)));
+      await this.#serial(async () => {
+        const owned = this.owned();
+        if (owned.length === 0) return;
+        const kept = await this.confirmNow(owned.map((row) => row.id));
+        if (kept.size === owned.length) return;
+        this.onLost(owned.filter((row) => !kept.has(row.id)));
+      });
     } catch (error) {
-      this.logger.warn(
-        { err: error, jobs: ids.length },
-        'heartbeat failed; leases run until their visibility timeout',
-      );
+      this.logger.warn({ err: error }, 'heartbeat failed; leases run until their visibility timeout');
     } finally {
-      this.#busy = false;
+      this.#beating = false;
     }
+  }
+
+  /**
+   * Extends the leases of `ids` after any statement of this class in flight, and returns those
+   * still running under this worker (a missing one was cancelled or taken back).
+   */
+  confirm(ids: string[]): Promise<Set<string>> {
+    return this.#serial(() => this.confirmNow(ids));
   }
 
   stop(): void {
     clearInterval(this.#timer);
+  }
+
+  private async confirmNow(ids: string[]): Promise<Set<string>> {
+    const rows = await this.queries.heartbeat(this.workerId, ids);
+    return new Set(rows.map((r) => r.id));
+  }
+
+  #serial<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.#chain.then(task);
+    this.#chain = result.then(
+      () => {},
+      () => {},
+    );
+    return result;
   }
 }

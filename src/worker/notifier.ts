@@ -2,8 +2,6 @@ import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 
 export interface NotifierOptions {
-  /** Skip LISTEN entirely (PgBouncer transaction pooling): rely on polling alone. */
-  pollOnly: boolean;
   pollIntervalMs: number;
 }
 
@@ -17,7 +15,8 @@ export class Notifier {
   #unlisten: (() => Promise<void>) | undefined;
 
   constructor(
-    private readonly sql: Sql,
+    /** The client to LISTEN on; null: rely on polling alone (PgBouncer transaction pooling). */
+    private readonly sql: Sql | null,
     private readonly channels: { jobs: string; cancel: string },
     private readonly options: NotifierOptions,
     private readonly logger: Logger,
@@ -27,7 +26,7 @@ export class Notifier {
   async start(onWake: () => void, onCancel: (jobId: string, attempt: number) => void): Promise<void> {
     this.#timer = setInterval(onWake, this.options.pollIntervalMs);
     this.#timer.unref?.();
-    if (this.options.pollOnly) return;
+    if (!this.sql) return;
     try {
       const jobs = await this.sql.listen(this.channels.jobs, onWake, onWake);
       const cancel = await this.sql.listen(this.channels.cancel, (payload) => {

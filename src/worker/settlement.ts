@@ -20,6 +20,8 @@ export interface Settlement {
   delayMs?: number;
   /** Give the attempt back (snooze, or released before the handler started). */
   refund?: boolean;
+  /** The worker stopped before the handler finished (recorded as `shutdown` in the attempt history). */
+  shutdown?: boolean;
 }
 
 /** One entry of a job's `errors`; the database adds `at` with its own clock. */
@@ -58,7 +60,8 @@ export function toSettleBatch(batch: readonly Settlement[], withResults = true):
     errors.push(s.error ? JSON.stringify(storableError(s.error)) : null);
     anyError ||= s.error !== undefined;
     delays.push(s.delayMs ?? 0);
-    refunds.push(s.refund ? 1 : 0);
+    // 2: given back because this worker stopped, so the attempt history can tell it from a snooze.
+    refunds.push(s.refund ? (s.shutdown ? 2 : 1) : 0);
   }
   // Ids, numbers, states and server-printed timestamps never hold a quote, backslash, comma or
   // brace, so one native join each does; only handler-made texts go through pgArray's quoting.

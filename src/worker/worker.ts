@@ -1,28 +1,17 @@
 import type { Logger } from 'pino';
-import type { ClaimDefaults, ClaimedRow, Queries } from '../queries.js';
+import type { ClaimedRow, Queries } from '../queries.js';
 import type { Registry } from '../registry.js';
 import { OutageBackoff, sleep } from '../retry-delay.js';
+import { ClaimSizer } from './claim-sizer.js';
 import { Completer } from './completer.js';
+import type { WorkerConfig } from './config.js';
 import { type AbortReason, Attempt, type ExecutorDeps } from './executor.js';
 import { Heartbeat } from './heartbeat.js';
-import { JobBuffer } from './job-buffer.js';
 import type { Notifier } from './notifier.js';
+import { Prefetched } from './prefetched.js';
 import type { Settlement } from './settlement.js';
 
 const MAX_CLAIMS_IN_FLIGHT = 2;
-
-export interface WorkerConfig {
-  workerId: string;
-  concurrency: number;
-  /** Jobs claimed ahead of free slots, so a finishing job finds the next one already local. */
-  prefetch: number;
-  queues: string[] | null;
-  claimDefaults: ClaimDefaults;
-  maxResultBytes: number;
-  random: () => number;
-  /** Completed jobs are deleted as they are written (retention of completed jobs is 0). */
-  deleteCompleted: boolean;
-}
 
 /**
  * The fetch loop: claims batches sized to its free slots (plus prefetch) in one statement,
@@ -30,14 +19,17 @@ export interface WorkerConfig {
  */
 export class Worker {
   readonly #running = new Map<string, Attempt>();
-  readonly #buffer = new JobBuffer();
+  readonly #prefetched: Prefetched;
+  readonly #buffer;
   /**
-   * Every job this worker has claimed whose outcome is not yet written, with the attempt it holds:
-   * the heartbeat keeps their leases. Entries are only removed by the attempt they belong to, so a
-   * finished stale attempt can never drop the bookkeeping of a newer one of the same job.
+   * Every job this worker has claimed whose outcome is not yet written, with the claim that holds
+   * it: the heartbeat keeps their leases. Entries are only removed by the claim they belong to
+   * (its `claimed_at`, not its attempt number, which a snooze gives back), so the late outcome of
+   * an earlier claim can never drop the bookkeeping of a newer claim of the same job.
    */
-  readonly #leases = new Map<string, number>();
-  /** Jobs of a serial group: writing their outcome may unblock the group's next job. */
+  readonly #leases = new Map<string, ClaimedRow>();
+  readonly #sizer: ClaimSizer;
+  /** Jobs whose written outcome may let another job start (groups, keys, limited queues). */
   readonly #serial = new Set<string>();
   readonly #completer: Completer;
   readonly #heartbeat: Heartbeat;
@@ -66,7 +58,7 @@ export class Worker {
     this.#completer = new Completer(queries, config.workerId, config.deleteCompleted, logger, (written) => {
       let unblocked = false;
       for (const s of written) {
-        this.#release(s.id, s.attempt);
+        this.#release(s.id, s.claimedAt);
         unblocked = this.#serial.delete(s.id) || unblocked;
       }
       if (unblocked && !this.#stopping.signal.aborted) this.#requestFetch();
@@ -77,17 +69,36 @@ export class Worker {
       maxResultBytes: config.maxResultBytes,
       onOutcome: (attempt, settlement) => this.#onOutcome(attempt, settlement),
     };
+    const hooks = config.hooks;
+    if (hooks) this.#executorDeps.progress = (row, json) => hooks.progress(config.workerId, row, json);
     this.#heartbeat = new Heartbeat(
       queries,
       config.workerId,
       logger,
-      () => [...this.#leases],
+      () => [...this.#leases.values()],
       (lost) => this.#onLeaseLost(lost),
     );
+    this.#sizer = new ClaimSizer(config.concurrency, config.prefetch);
+    this.#prefetched = new Prefetched({
+      queries,
+      workerId: config.workerId,
+      logger,
+      sizer: this.#sizer,
+      heartbeat: this.#heartbeat,
+      recheckMs: config.recheckMs,
+      isCurrent: (row) => this.#leases.get(row.id) === row,
+      forget: (row) => this.#release(row.id, row.claimed_at),
+    });
+    this.#buffer = this.#prefetched.buffer;
+  }
+
+  /** This worker's id: `locked_by` of the jobs it runs, and its entry in the workers registry. */
+  get id(): string {
+    return this.config.workerId;
   }
 
   get capacity(): number {
-    return this.config.concurrency + this.config.prefetch;
+    return this.config.concurrency + this.#sizer.prefetch;
   }
 
   async start(): Promise<void> {
@@ -99,7 +110,7 @@ export class Worker {
       () => this.#requestFetch(),
       // Only the attempt that was cancelled: after a cancel and a retry the job may be ours again.
       (id, attempt) => {
-        if (this.#leases.get(id) === attempt) this.#interrupt(id, 'cancelled');
+        if (this.#leases.get(id)?.attempt === attempt) this.#interrupt(id, 'cancelled');
       },
     );
   }
@@ -113,7 +124,7 @@ export class Worker {
     this.#wake?.();
     await this.#loop;
     await this.notifier.stop();
-    await this.#releaseBuffer();
+    await this.#prefetched.giveBack(this.#buffer.drain());
     const deadline = Date.now() + timeoutMs;
     const inFlight = [...this.#running.values()];
     const timeout = new AbortController();
@@ -145,8 +156,8 @@ export class Worker {
     const backoff = new OutageBackoff();
     const signal = this.#stopping.signal;
     while (!signal.aborted) {
-      const free = this.capacity - this.#running.size - this.#buffer.size - this.#claiming;
-      if (!this.#wantFetch || free <= 0 || this.#claims.size >= MAX_CLAIMS_IN_FLIGHT) {
+      const free = this.#claimable();
+      if (!this.#wantFetch || free === 0 || this.#claims.size >= MAX_CLAIMS_IN_FLIGHT) {
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
         });
@@ -175,12 +186,15 @@ export class Worker {
   /** One claim; on failure it sets the backoff and returns, so its slots are free at once. */
   async #claim(limit: number, backoff: OutageBackoff): Promise<void> {
     try {
+      const sent = performance.now();
       const rows = await this.queries.claim(
         this.config.workerId,
         limit,
         this.config.queues,
         this.config.claimDefaults,
       );
+      this.#sizer.onClaim(performance.now() - sent);
+      this.#sizer.update();
       backoff.reset();
       this.#retryAt = 0;
       this.#mayHaveMore = rows.length === limit;
@@ -204,16 +218,18 @@ export class Worker {
       // The same job claimed again: our earlier attempt lost its lease (rescued) without us noticing.
       // #leases holds every job from its claim to its written outcome: one lookup, not a buffer scan.
       if (this.#leases.has(row.id)) this.#interrupt(row.id, 'lease-lost');
-      this.#leases.set(row.id, row.attempt);
-      if (row.serial_key !== null) this.#serial.add(row.id);
+      this.#leases.set(row.id, row);
+      if (row.unblocks) this.#serial.add(row.id);
       this.#heartbeat.ensureFor(row.visibility_ms);
     }
-    this.#buffer.push(rows);
+    this.#buffer.push(rows, performance.now());
     if (this.#stopping.signal.aborted) return;
     this.#dispatch();
   }
 
   #dispatch(): void {
+    if (this.#buffer.size === 0 || this.#running.size >= this.config.concurrency) return;
+    if (!this.#prefetched.mayStart(this.#resume)) return;
     while (this.#running.size < this.config.concurrency && this.#buffer.size > 0) {
       const row = this.#buffer.take()!;
       const attempt = new Attempt(row, this.registry.get(row.name)!, this.#executorDeps);
@@ -222,11 +238,17 @@ export class Worker {
     }
   }
 
+  readonly #resume = (): void => {
+    if (!this.#stopping.signal.aborted) this.#dispatch();
+  };
+
   #onOutcome(attempt: Attempt, settlement: Settlement | null): void {
-    const { id, attempt: number } = attempt.row;
+    const { id, claimed_at: claimedAt } = attempt.row;
+    if (this.#sizer.adaptive) this.#sizer.onJob(performance.now() - attempt.startedAt);
     if (this.#running.get(id) === attempt) this.#running.delete(id);
+    this.config.hooks?.ended(attempt.row, settlement, attempt.elapsedMs);
     if (settlement) this.#completer.add(settlement);
-    else this.#release(id, number);
+    else this.#release(id, claimedAt);
     // Not synchronously: an interrupt lands here from inside the loops of #accept and #onLeaseLost,
     // which must take every affected row out of the buffer before anything else is dispatched.
     // One check for all the outcomes of a turn, rather than a closure and a microtask per job.
@@ -240,25 +262,35 @@ export class Worker {
     this.#slotCheckQueued = false;
     this.#dispatch();
     if (!this.#mayHaveMore) return; // the queue looked empty: wait for a NOTIFY or the poll
-    // Refill in batches of a quarter of the capacity rather than one claim per finished job.
-    const free = this.capacity - this.#running.size - this.#buffer.size - this.#claiming;
-    if (this.#buffer.size === 0 || free >= Math.ceil(this.capacity / 4)) this.#requestFetch();
+    if (this.#claimable() > 0) this.#requestFetch();
   };
+
+  /**
+   * Free slots worth a claim now. While the buffer still holds work, only a quarter of the
+   * capacity or more: a claim of a few rows costs a round trip and a commit like one of hundreds,
+   * and it would take one of the two claims in flight from a full-size one.
+   */
+  #claimable(): number {
+    const free = this.capacity - this.#running.size - this.#buffer.size - this.#claiming;
+    if (free <= 0) return 0;
+    return this.#buffer.size === 0 || free >= Math.ceil(this.capacity / 4) ? free : 0;
+  }
 
   #interrupt(id: string, reason: AbortReason): void {
     this.#running.get(id)?.interrupt(reason);
     if (this.#buffer.remove(id)) this.#leases.delete(id);
   }
 
-  /** Forgets a lease, unless a newer attempt of the same job holds it by now. */
-  #release(id: string, attempt: number): void {
-    if (this.#leases.get(id) === attempt) this.#leases.delete(id);
+  /** Forgets a lease, unless a newer claim of the same job holds it by now. */
+  #release(id: string, claimedAt: string): void {
+    if (this.#leases.get(id)?.claimed_at === claimedAt) this.#leases.delete(id);
   }
 
-  /** `lost` holds the attempts the heartbeat asked about; a newer attempt claimed since is kept. */
-  #onLeaseLost(lost: [id: string, attempt: number][]): void {
-    for (const [id, attempt] of lost) {
-      if (this.#leases.get(id) !== attempt) continue;
+  /** `lost` holds the claims the heartbeat asked about; a newer claim of the same job is kept. */
+  #onLeaseLost(lost: ClaimedRow[]): void {
+    for (const row of lost) {
+      const { id } = row;
+      if (this.#leases.get(id) !== row) continue;
       if (this.#running.has(id) || this.#buffer.has(id)) {
         this.logger.warn(
           { jobId: id },
@@ -268,17 +300,5 @@ export class Worker {
       }
       this.#leases.delete(id);
     }
-  }
-
-  async #releaseBuffer(): Promise<void> {
-    const ids = this.#buffer.drain().map((row) => row.id);
-    if (ids.length === 0) return;
-    try {
-      await this.queries.release(this.config.workerId, ids);
-    } catch (error) {
-      // Not fatal: their leases expire and the rescuer returns them.
-      this.logger.warn({ err: error, count: ids.length }, 'could not release prefetched jobs');
-    }
-    for (const id of ids) this.#leases.delete(id);
   }
 }

@@ -1,0 +1,65 @@
+import type { Sql } from 'postgres';
+import type { Fleet } from './chaos.js';
+
+export interface SoakFindings {
+  /** Soak jobs by state (all `completed` when nothing was lost). */
+  states: Record<string, number>;
+  /** Jobs claimed more than once, by why: each earlier attempt's lease expired under a process the soak killed, one it froze, or another. */
+  repeated: { total: number; afterKill: number; afterFreeze: number; unexplained: number };
+  /** Attempts per job: the most any job needed. */
+  maxAttempts: number;
+  cron: {
+    occurrences: number;
+    /** Occurrences enqueued twice (the unique occurrence index makes this 0 by construction). */
+    duplicates: number;
+    /** Missing fire times between the first and the last occurrence. */
+    missing: number;
+    /** Longest time between two consecutive occurrences being enqueued. */
+    longestGapMs: number;
+    leaderTimeoutMs: number;
+  };
+}
+
+/** What the database says after a soak. */
+export async function analyse(sql: Sql, fleet: Fleet, leaderTimeoutMs: number): Promise<SoakFindings> {
+  const states = Object.fromEntries(
+    (
+      await sql<{ state: string; n: number }[]>`
+        select state::text, count(*)::int as n from pgsched.jobs where name = 'soak' group by 1`
+    ).map((r) => [r.state, r.n]),
+  );
+  const repeatedRows = await sql<{ attempt: number; errors: { kind?: string; message?: string }[] }[]>`
+    select attempt, errors from pgsched.jobs where name = 'soak' and attempt > 1`;
+  const repeated = { total: repeatedRows.length, afterKill: 0, afterFreeze: 0, unexplained: 0 };
+  let maxAttempts = 1;
+  for (const row of repeatedRows) {
+    maxAttempts = Math.max(maxAttempts, row.attempt);
+    // Worker ids are host:pid:random; the rescuer names the worker whose lease expired.
+    const pids = row.errors
+      .filter((e) => e.kind === 'lease-expired')
+      .map((e) => Number(/worker [^:]+:(\d+):/.exec(e.message ?? '')?.[1]));
+    if (pids.length < row.attempt - 1) repeated.unexplained++;
+    else if (pids.every((pid) => fleet.killed.has(pid))) repeated.afterKill++;
+    else if (pids.every((pid) => fleet.killed.has(pid) || fleet.frozen.has(pid))) repeated.afterFreeze++;
+    else repeated.unexplained++;
+  }
+  const ticks = await sql<{ fire_at: Date; created_at: Date }[]>`
+    select fire_at, created_at from pgsched.jobs where schedule = 'soak-tick' order by fire_at, created_at`;
+  const distinct = new Set(ticks.map((t) => t.fire_at.getTime()));
+  const first = ticks[0]?.fire_at.getTime() ?? 0;
+  const last = ticks.at(-1)?.fire_at.getTime() ?? 0;
+  const created = ticks.map((t) => t.created_at.getTime()).sort((a, b) => a - b);
+  const gaps = created.slice(1).map((t, i) => t - created[i]!);
+  return {
+    states,
+    repeated,
+    maxAttempts,
+    cron: {
+      occurrences: ticks.length,
+      duplicates: ticks.length - distinct.size,
+      missing: ticks.length === 0 ? 0 : (last - first) / 1_000 + 1 - distinct.size,
+      longestGapMs: Math.max(0, ...gaps),
+      leaderTimeoutMs,
+    },
+  };
+}

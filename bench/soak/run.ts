@@ -1,0 +1,156 @@
+import postgres from 'postgres';
+import { Pgsched } from '../../src/index.js';
+import { type RestartMode, restartPostgres } from '../../test/support/faults.js';
+import { startThrowawayPostgres } from '../../test/support/postgres-server.js';
+import { analyse, type SoakFindings } from './analyse.js';
+import { Fleet } from './chaos.js';
+
+export interface SoakOptions {
+  jobs: number;
+  processes: number;
+  concurrency: number;
+  /** Handler duration, uniform in [min, max] ms. */
+  handlerMs: [number, number];
+  /** A random process is SIGKILLed (and replaced) every [min, max] ms. */
+  killEveryMs: [number, number];
+  /** A random process is SIGSTOPped every `freezeEveryMs` for `freezeForMs` (0: never). */
+  freezeEveryMs: number;
+  freezeForMs: number;
+  /** Postgres restarts, spread over the drain, alternating as listed. */
+  restarts: RestartMode[];
+  leaderTimeoutMs: number;
+  visibilityMs: number;
+  /** Gives up (and reports) after this long. */
+  deadlineMs: number;
+  log?: (line: string) => void;
+  random?: () => number;
+}
+
+export interface SoakReport extends SoakFindings {
+  options: Omit<SoakOptions, 'log' | 'random'>;
+  drainMs: number;
+  /** Longest time without a single job completing. */
+  longestStallMs: number;
+  kills: number;
+  freezes: number;
+  restartsDone: { mode: RestartMode; atCompleted: number }[];
+  unexpectedDeaths: { pid: number; code: number | null; signal: string | null }[];
+  /** Exit codes of the final graceful stop (all 0 when every process stopped cleanly). */
+  finalExitCodes: (number | null)[];
+}
+
+/**
+ * The fault soak: a backlog drained by several worker processes while they are SIGKILLed,
+ * SIGSTOPped and Postgres is restarted under them, with a schedule ticking every second. Every
+ * figure of the report comes from the database afterwards (see analyse.ts).
+ */
+export async function runSoak(o: SoakOptions): Promise<SoakReport> {
+  const log = o.log ?? (() => {});
+  const random = o.random ?? Math.random;
+  const server = await startThrowawayPostgres();
+  const sql = postgres(server.url, { max: 2, onnotice: () => {} });
+  const fleet = new Fleet({
+    DATABASE_URL: server.url,
+    CONCURRENCY: String(o.concurrency),
+    VISIBILITY_MS: String(o.visibilityMs),
+    LEADER_TIMEOUT_MS: String(o.leaderTimeoutMs),
+  });
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    const pgsched = new Pgsched({ sql, logger: (await import('pino')).pino({ level: 'silent' }) });
+    await pgsched.migrate();
+    const [lo, hi] = o.handlerMs;
+    for (let i = 0; i < o.jobs; i += 10_000) {
+      const n = Math.min(10_000, o.jobs - i);
+      await pgsched.enqueueMany(
+        'soak',
+        Array.from({ length: n }, () => ({ ms: lo + Math.floor(random() * (hi - lo + 1)) })),
+      );
+    }
+    await pgsched.schedule('soak-tick', { every: '1s', job: 'soak-tick' });
+    for (let i = 0; i < o.processes; i++) await fleet.spawn();
+    const started = Date.now();
+    log(`soak: ${o.jobs} jobs, ${o.processes} processes, started`);
+
+    let kills = 0;
+    let freezes = 0;
+    let busy = false; // one fault at a time: a kill never lands in the middle of a restart
+    const scheduleKill = () => {
+      const [a, b] = o.killEveryMs;
+      timers.push(
+        setTimeout(
+          async () => {
+            if (!busy) {
+              busy = true;
+              const pid = await fleet.killOne(random).catch(() => undefined);
+              busy = false;
+              if (pid) kills++;
+            }
+            scheduleKill();
+          },
+          a + random() * (b - a),
+        ),
+      );
+    };
+    scheduleKill();
+    if (o.freezeEveryMs > 0) {
+      timers.push(
+        setInterval(() => {
+          if (fleet.freezeOne(random, o.freezeForMs)) freezes++;
+        }, o.freezeEveryMs),
+      );
+    }
+
+    const restartsDone: SoakReport['restartsDone'] = [];
+    let completed = 0;
+    let lastProgressAt = Date.now();
+    let longestStallMs = 0;
+    while (completed < o.jobs) {
+      if (Date.now() - started > o.deadlineMs) throw new Error(`soak: not drained within ${o.deadlineMs} ms`);
+      await new Promise((r) => setTimeout(r, 200));
+      const now = await sql<{ n: number }[]>`
+        select count(*)::int as n from pgsched.jobs where name = 'soak' and state = 'completed'`
+        .then(([row]) => row!.n)
+        .catch(() => completed); // the database is restarting
+      if (now > completed) {
+        longestStallMs = Math.max(longestStallMs, Date.now() - lastProgressAt);
+        lastProgressAt = Date.now();
+        completed = now;
+      }
+      const next = o.restarts[restartsDone.length];
+      if (next && completed >= ((restartsDone.length + 1) * o.jobs) / (o.restarts.length + 1) && !busy) {
+        busy = true;
+        log(`soak: restart -m ${next} at ${completed} completed`);
+        await restartPostgres(server, next, 500);
+        restartsDone.push({ mode: next, atCompleted: completed });
+        busy = false;
+      }
+    }
+    const drainMs = Date.now() - started;
+    longestStallMs = Math.max(longestStallMs, Date.now() - lastProgressAt);
+    for (const t of timers) clearTimeout(t);
+    while (busy) await new Promise((r) => setTimeout(r, 50));
+    // Let frozen processes wake and every process write what it holds before the final stop.
+    await new Promise((r) => setTimeout(r, o.freezeForMs + 500));
+    const finalExitCodes = await fleet.stopAll();
+    log(`soak: drained in ${drainMs} ms`);
+    const findings = await analyse(sql, fleet, o.leaderTimeoutMs);
+    const { log: _log, random: _random, ...options } = o;
+    return {
+      options,
+      drainMs,
+      longestStallMs,
+      kills,
+      freezes,
+      restartsDone,
+      unexpectedDeaths: fleet.unexpectedDeaths,
+      finalExitCodes,
+      ...findings,
+    };
+  } finally {
+    for (const t of timers) clearTimeout(t);
+    fleet.killAll();
+    await sql.end({ timeout: 5 }).catch(() => {});
+    await server.destroy();
+  }
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { runSoak } from '../bench/soak/run.js';
+
+describe('fault soak (short version of bench/soak.ts)', () => {
+  it('10,000 jobs through SIGKILLs, a SIGSTOP and a Postgres restart: all complete, repeats explained, cron intact', async () => {
+    const report = await runSoak({
+      jobs: 10_000,
+      processes: 3,
+      concurrency: 5,
+      handlerMs: [1, 20],
+      killEveryMs: [2_000, 5_000],
+      freezeEveryMs: 6_000,
+      freezeForMs: 6_000,
+      restarts: ['fast'],
+      leaderTimeoutMs: 3_000,
+      visibilityMs: 3_000,
+      deadlineMs: 100_000,
+    });
+    const { options: _options, ...figures } = report;
+    process.stderr.write(`[soak] ${JSON.stringify(figures)}\n`);
+    expect(report.states).toEqual({ completed: 10_000 });
+    expect(report.unexpectedDeaths).toEqual([]);
+    expect(report.finalExitCodes.every((c) => c === 0)).toBe(true);
+    expect(report.kills).toBeGreaterThan(0);
+    expect(report.restartsDone).toHaveLength(1);
+    // A job ran again only after the worker of its earlier attempt was killed or frozen.
+    expect(report.repeated.unexplained).toBe(0);
+    expect(report.cron.duplicates).toBe(0);
+    expect(report.cron.missing).toBe(0);
+    expect(report.cron.occurrences).toBeGreaterThan(3);
+    // A frozen or killed leader is replaced within its timeout plus a tick or two.
+    expect(report.cron.longestGapMs).toBeLessThan(report.cron.leaderTimeoutMs + 2_500);
+  }, 120_000);
+});
