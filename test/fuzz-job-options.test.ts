@@ -69,7 +69,35 @@ const badEnqueueOption = fc.oneof(
     .integer({ min: 0, max: 1000 })
     .map((delay) => ({ options: { runAt: new Date(), delay }, field: 'delay', value: delay })),
   badKey.map(option('serialKey')),
+  fc
+    .oneof(fc.constant(''), fc.string({ minLength: 201, maxLength: 210 }), unstorableText, wrongType)
+    .map(option('group')),
   fc.oneof(fc.string(), fc.integer(), fc.object(), fc.func(fc.anything())).map(option('tx')),
+  // Combinations that contradict each other, each named by the option that breaks the rule.
+  fc.constantFrom(
+    { options: { group: 'g', serialKey: 's' }, field: 'serialKey', value: 's' },
+    { options: { onConflict: 'replace' }, field: 'onConflict', value: 'replace' },
+    { options: { debounce: '1s' }, field: 'debounce', value: '1s' },
+    { options: { key: 'k', debounce: '1s', onConflict: 'skip' }, field: 'onConflict', value: 'skip' },
+    { options: { key: 'k', debounce: '1s', delay: 5 }, field: 'debounce', value: '1s' },
+    { options: { key: 'k', debounceMaxWait: '1m' }, field: 'debounceMaxWait', value: '1m' },
+  ),
+);
+
+/** Bad values of the keyed options (enqueue only). */
+const badKeyedOption = fc.oneof(
+  badKey.map(option('key')),
+  fc
+    .oneof(fc.string(), wrongType)
+    .filter((v) => v !== 'skip' && v !== 'replace')
+    .map((v) => ({ options: { key: 'k', onConflict: v }, field: 'onConflict', value: v })),
+  fc.constantFrom('debounce', 'debounceMaxWait').chain((name) =>
+    badDuration(1e12, false).map((v) => ({
+      options: { key: 'k', debounce: '1s', [name]: v },
+      field: name,
+      value: v,
+    })),
+  ),
 );
 
 describe('job options (define, enqueue, enqueueMany, schedule)', () => {
@@ -97,12 +125,17 @@ describe('job options (define, enqueue, enqueueMany, schedule)', () => {
     },
   );
 
-  test.prop([fc.oneof(badJobOption, badEnqueueOption, badKey.map(option('key')))], { numRuns: RUNS })(
+  test.prop([fc.oneof(badJobOption, badEnqueueOption, badKeyedOption)], { numRuns: RUNS })(
     'enqueue rejects a bad option by name, writing nothing',
     async (bad) => {
-      await expectRejected(db.sql, () => q.enqueue('job', {}, bad.options), `enqueue.options.${bad.field}`, {
-        is: bad.value,
-      });
+      await expectRejected(
+        db.sql,
+        () => q.enqueue('job', {}, bad.options as never),
+        `enqueue.options.${bad.field}`,
+        {
+          is: bad.value,
+        },
+      );
     },
   );
 
@@ -167,7 +200,14 @@ const goodOptions = fc.record(
         .map((d) => ({ runAt: d.toISOString() })),
       goodDuration(MAX_DELAY, true).map((d) => ({ delay: d })),
     ),
-    serialKey: oddText(30).filter((s) => s.length > 0),
+    grouping: fc.oneof(
+      oddText(30)
+        .filter((s) => s.length > 0)
+        .map((serialKey) => ({ serialKey })),
+      oddText(30)
+        .filter((s) => s.length > 0 && s.length <= 200)
+        .map((group) => ({ group })),
+    ),
   },
   { requiredKeys: [] },
 );
@@ -180,9 +220,10 @@ describe('accepted options are stored exactly', () => {
     async (o, keyText) => {
       const key = `${++serial}:${keyText}`;
       const options: Record<string, unknown> = { key };
-      for (const name of ['queue', 'priority', 'maxAttempts', 'delivery', 'serialKey'] as const) {
+      for (const name of ['queue', 'priority', 'maxAttempts', 'delivery'] as const) {
         if (o[name] !== undefined) options[name] = o[name];
       }
+      Object.assign(options, o.grouping);
       if (o.timeout) options.timeout = o.timeout.given;
       if (o.visibilityTimeout) options.visibilityTimeout = o.visibilityTimeout.given;
       if (o.backoff) {
@@ -206,14 +247,16 @@ describe('accepted options are stored exactly', () => {
       });
       if (o.when && 'runAt' in o.when) expect(job.runAt.getTime()).toBe(new Date(o.when.runAt).getTime());
       const [row] = await db.sql`
-      select timeout_ms, visibility_ms, backoff, at_most_once, serial_key,
+      select timeout_ms, visibility_ms, backoff, at_most_once, group_key, group_max,
              (extract(epoch from run_at - created_at) * 1000)::float8 as delay_ms
       from pgsched.jobs where id = ${id}`;
       expect(row).toMatchObject({
         timeout_ms: o.timeout?.ms ?? null,
         visibility_ms: o.visibilityTimeout?.ms ?? null,
         at_most_once: o.delivery === undefined ? null : o.delivery === 'at-most-once',
-        serial_key: o.serialKey ?? null,
+        group_key: o.grouping ? Object.values(o.grouping)[0] : null,
+        // a serial key is a group of one running job
+        group_max: o.grouping && 'serialKey' in o.grouping ? 1 : null,
       });
       if (o.backoff) {
         const { base, max, ...rest } = o.backoff;

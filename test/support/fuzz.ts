@@ -181,7 +181,7 @@ export const unknownKeyName = fc.oneof(
     .string({ minLength: 1, maxLength: 12 })
     .filter(
       (k) =>
-        !/^(queue|priority|maxAttempts|timeout|visibilityTimeout|backoff|delivery|schema|tx|runAt|delay|key|serialKey|group|onConflict|debounce|job|payload|cron|every|iso|at|tz|startAt|endAt|catchUp|misfireGrace|overlap|expectedVersion|updatePolicy|__proto__|constructor|toString|valueOf)$/.test(
+        !/^(queue|priority|maxAttempts|timeout|visibilityTimeout|backoff|delivery|schema|tx|runAt|delay|key|serialKey|group|onConflict|debounce|debounceMaxWait|job|payload|cron|every|iso|at|tz|startAt|endAt|catchUp|misfireGrace|overlap|expectedVersion|updatePolicy|sql|logger|maxPayloadBytes|random|queues|concurrency|prefetch|pollInterval|pollOnly|listenUrl|leaderTimeout|leader|retention|schedules|removeUnlistedSchedules|registryInterval|dryRun|state|name|since|limit|after|order|rateLimit|groupConcurrency|groupRateLimit|__proto__|constructor|toString|valueOf)$/.test(
           k,
         ),
     ),
