@@ -190,7 +190,7 @@ const cliCase: fc.Arbitrary<CliCase> = fc.oneof(
     .filter((s) => s !== 'migrate' && !s.startsWith('-') && s.length > 0)
     .map((s) => ({ argv: [s], code: 2, says: `unknown command: ${s}` })),
   arg
-    .filter((s) => !/^postgres(ql)?:\/\//.test(s) && !s.startsWith('-') && s.isWellFormed())
+    .filter((s) => s !== '' && !/^postgres(ql)?:\/\//.test(s) && !s.startsWith('-') && s.isWellFormed())
     .map((s) => ({ argv: ['migrate', '--database-url', s], code: 1, says: 'invalid database URL' })),
   fc
     .constantFrom('--schema', '--database-url')
