@@ -20,8 +20,9 @@ const MAJORS = [13, 14, 15, 16, 17, 18];
 /**
  * What the core subset covers: every migration and SQL function (migrate), enqueue and its SQL
  * function, claims and settles through the PL/pgSQL functions (worker, worker-leases,
- * generic-plans), crash recovery across processes (processes), schedules (schedule-api) and
- * input validation reaching the database (validation).
+ * generic-plans), crash recovery across processes (processes), schedules (schedule-api),
+ * input validation reaching the database (validation), the leader lease (leader-lease), VACUUM and
+ * REINDEX CONCURRENTLY (hygiene) and restarts of the server under a worker (faults-restart).
  */
 const CORE = [
   'test/migrate.test.ts',
@@ -32,6 +33,9 @@ const CORE = [
   'test/processes.test.ts',
   'test/schedule-api.test.ts',
   'test/validation.test.ts',
+  'test/leader-lease.test.ts',
+  'test/hygiene.test.ts',
+  'test/faults-restart.test.ts',
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -87,8 +91,9 @@ function installBinaries(): void {
 
 async function runMajor(major: number): Promise<Outcome> {
   const started = Date.now();
+  const binaries = join(matrixDir, 'node_modules', `pg${major}`);
   const server = await startEmbeddedPostgres({
-    binaries: join(matrixDir, 'node_modules', `pg${major}`),
+    binaries,
     flags: ['-c', 'max_connections=300'],
   });
   const report = join(mkdtempSync(join(tmpdir(), 'pgsched-matrix-')), 'report.json');

@@ -306,13 +306,19 @@ begin
     select v.queue, p.concurrency, p.rate_limit, p.rate_period_ms, p.group_concurrency, p.group_rate_limit,
            p.group_rate_period_ms,
            p.concurrency is not null or p.group_concurrency is not null as limited,
-           exists (select 1 from :SCHEMA.jobs g
-                   where g.queue = v.queue and g.state = 'pending' and g.group_key is not null) as grouped
+           -- Limits and groups only under this claim's lock: a policy set or a grouped job enqueued
+           -- since the locks were chosen waits for the next claim.
+           v.queue = any(v_locks) as locked,
+           p.concurrency is not null or p.rate_limit is not null or p.group_concurrency is not null
+             or p.group_rate_limit is not null as has_policy,
+           v.queue = any(v_locks) and exists (select 1 from :SCHEMA.jobs g
+             where g.queue = v.queue and g.state = 'pending' and g.group_key is not null) as grouped
     from unnest(v_queues) v(queue) left join :SCHEMA.queues p on p.name = v.queue
     where not coalesce(p.paused, false)
     order by random()
   loop
     exit when v_remaining <= 0;
+    continue when q.has_policy and not q.locked;
     v_budget := v_remaining;
     if q.concurrency is not null then
       v_budget := least(v_budget, q.concurrency - (

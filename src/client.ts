@@ -26,10 +26,6 @@ import {
   ProgressWriter,
   type QueueStats,
 } from './jobs/index.js';
-import { createHygiene } from './maintenance/hygiene.js';
-import { Leader } from './maintenance/leader.js';
-import { createPruner } from './maintenance/pruner.js';
-import { createRescuer } from './maintenance/rescuer.js';
 import { createManagement, type Job, parseJobId } from './management.js';
 import { MetricsCollector, type PgschedMetrics, readMetrics } from './metrics/index.js';
 import { type MigrateResult, migrate } from './migrate.js';
@@ -38,7 +34,7 @@ import { DEFAULT_MAX_PAYLOAD_BYTES } from './payload.js';
 import { createQueries } from './queries.js';
 import { createQueues, type QueueInfo, type QueuePolicyOptions, type Queues } from './queues/index.js';
 import { type DefineOptions, type Handler, Registry } from './registry.js';
-import { Runtime } from './runtime.js';
+import { type Runtime, startRuntime } from './runtime.js';
 import {
   createSchedules,
   type MissedOccurrences,
@@ -46,9 +42,8 @@ import {
   type ScheduleOptions,
   type Schedules,
 } from './schedule/index.js';
-import { createWorker } from './worker/create.js';
 import type { WorkerHooks } from './worker/hooks.js';
-import { createPresence, createWorkerQueries, type WorkerInfo } from './workers/index.js';
+import { createWorkerQueries, type WorkerInfo } from './workers/index.js';
 
 /** Payload and result types per job name, for typed `define`/`enqueue`/`getJob`. */
 export type JobMap = Record<string, { payload: unknown; result?: unknown }>;
@@ -289,79 +284,25 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
     if (this.#started)
       throw new PgschedValidationError('start', 'called twice', 'this instance is already started');
     const opts = parseStartOptions(options);
-    const concurrency = opts.concurrency ?? 10;
     await this.#schedules.syncOnStart(opts.schedules, opts.removeUnlistedSchedules ?? false);
     this.#started = true;
-    const runtime = new Runtime(this.logger);
-    this.#runtime = runtime;
     try {
-      // LISTEN needs a session: through PgBouncer's transaction pooling, a direct URL for it.
-      const listenSql =
-        !opts.pollOnly && opts.listenUrl ? runtime.client(opts.listenUrl, 1, 'listen') : undefined;
-      if (this.#registry.names().length > 0) {
-        const workerSql = runtime.client(this.sql, 4, 'worker');
-        runtime.worker = createWorker(
-          workerSql,
-          createQueries(workerSql, this.schema),
-          this.#registry,
-          this.logger,
-          {
-            schema: this.schema,
-            concurrency,
-            prefetch: opts.prefetch ?? null,
-            queues: opts.queues ?? null,
-            listenSql: opts.pollOnly ? null : (listenSql ?? workerSql),
-            pollIntervalMs: opts.pollInterval ?? 1_000,
-            maxResultBytes: this.#enqueueDeps.maxPayloadBytes,
-            random: this.#random,
-            deleteCompleted: opts.retention.completed === 0,
-            hooks: this.#hooks,
-          },
-        );
-        await runtime.worker.start();
-      }
-      if (opts.leader ?? true) {
-        const leaderSql = runtime.client(this.sql, 3, 'leader');
-        // Lease statements on a connection of their own that lives as long as this process, so
-        // that its server process going away tells followers this leader is gone (see leader.ts).
-        const leaseSql = runtime.client(this.sql, 1, 'lease', { persistent: true });
-        const leader = new Leader(
-          leaderSql,
-          this.schema,
-          [
-            // First: the most latency-sensitive duty, it should not wait behind a long prune.
-            this.#schedules.ticker(leaderSql, { pollMs: opts.pollInterval ?? 1_000 }),
-            createRescuer(leaderSql, this.schema, this.logger),
-            createPruner(leaderSql, this.schema, opts.retention, this.logger),
-            // VACUUM and REINDEX CONCURRENTLY run in the background: no other duty waits on them.
-            createHygiene(leaderSql, this.schema, this.logger),
-          ],
-          this.logger,
-          // pollOnly is the PgBouncer set-up: a pooled server connection says nothing about us.
-          { timeoutMs: opts.leaderTimeout ?? 10_000, leaseSql, session: !opts.pollOnly },
-        );
-        runtime.leader = leader;
-        leader.start();
-        // A schedule created or changed anywhere may be due before the ticker's next look (which
-        // polls anyway, so nothing depends on this notification arriving).
-        if (!opts.pollOnly) {
-          const sql = listenSql ?? leaderSql;
-          runtime.unlisten = await this.#schedules.listen(sql, () => leader.wake('schedules'));
-        }
-      }
-      // Listed in the workers registry from here on (a leader-only process too, with no job names).
-      runtime.presence = createPresence(this.#workers, this.logger, () => this.isLeader, {
-        workerId: runtime.worker?.id ?? null,
-        queues: opts.queues ?? null,
-        names: runtime.worker ? this.#registry.names() : [],
-        concurrency: runtime.worker ? concurrency : 0,
-        intervalMs: opts.registryInterval ?? 10_000,
-      });
-      await runtime.presence.start();
+      this.#runtime = await startRuntime(
+        {
+          sql: this.sql,
+          schema: this.schema,
+          logger: this.logger,
+          registry: this.#registry,
+          schedules: this.#schedules,
+          workers: this.#workers,
+          hooks: this.#hooks,
+          random: this.#random,
+          maxResultBytes: this.#enqueueDeps.maxPayloadBytes,
+        },
+        opts,
+      );
     } catch (error) {
-      this.#runtime = undefined;
       this.#started = false;
-      await runtime.stop(0);
       throw error;
     }
   }
@@ -373,7 +314,8 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
 
   /**
    * Graceful stop: no new claims, prefetched jobs go back to `pending`, running jobs get up to
-   * `timeout` (default 30s) to finish, then their signal is aborted and they are released.
+   * `timeout` (default 30s) to finish, then their signal is aborted and they go back to `pending`
+   * without using an attempt (at-most-once jobs end `failed`: their work may be done).
    */
   async stop(options: { timeout?: Duration } = {}): Promise<void> {
     const { timeoutMs } = parseStopOptions(options);

@@ -16,6 +16,8 @@ export interface JobInfo {
   readonly attempt: number;
   readonly maxAttempts: number;
   readonly key: string | null;
+  /** The job's group within its queue (`group` or `serialKey` at enqueue). */
+  readonly group: string | null;
   readonly runAt: Date;
   readonly createdAt: Date;
   /** The schedule that enqueued this job, if any. */

@@ -15,8 +15,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findPlatformPackage, startEmbeddedPostgres } from '../src/embedded/index.js';
+import { findPlatformPackage, prepareBinaries, startEmbeddedPostgres } from '../src/embedded/index.js';
 import { PgschedValidationError } from '../src/index.js';
+import { waitFor } from './support/db.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const asRoot = process.getuid?.() === 0;
@@ -46,6 +47,16 @@ function checkoutInPrivateHome(): string {
   }
   execFileSync('cp', ['-al', join(repo, 'node_modules'), join(checkout, 'node_modules')]);
   return checkout;
+}
+
+function findVersion(): string {
+  return JSON.parse(readFileSync(join(findPlatformPackage(), 'package.json'), 'utf8')).version;
+}
+
+/** `process.env.X = undefined` would store the string "undefined". */
+function restoreTmpdir(saved: string | undefined) {
+  if (saved === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = saved;
 }
 
 function run(file: string, cwd: string, env: Record<string, string | undefined>) {
@@ -81,7 +92,7 @@ describe('embedded PostgreSQL', () => {
     expect(r.stdout).toMatch(/quickstart: 3 jobs completed; welcome job \d+ result \{"sent":true\}/);
     const uid = process.getuid?.() ?? 0;
     const cached = readdirSync(join(temp, `pgsched-embedded-${uid}`));
-    expect(cached).toEqual([expect.stringMatching(/^postgres-\d+\.\d+.*-linux-x64$/)]);
+    expect(cached).toEqual([`postgres-${findVersion()}-${process.platform}-${process.arch}`]);
     // destroy() removed the example's data directory (tsx keeps its own cache there too).
     expect(readdirSync(temp).filter((name) => name.startsWith('pgsched-pg-'))).toEqual([]);
   });
@@ -111,8 +122,30 @@ describe('embedded PostgreSQL', () => {
     sql = postgres(second.url, { max: 1, onnotice: () => {} });
     expect(await sql`select v from kept`).toEqual([{ v: 'across restarts' }]);
     await sql.end();
+    const secondPid = second.pid!;
     await second.stop();
-    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(existsSync(`/proc/${secondPid}`)).toBe(false);
+    expect(second.pid).toBeUndefined();
+  });
+
+  it('stops the server when the process that started it is SIGKILLed', async () => {
+    const owner = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(repo, 'test/fixtures/embedded-owner.ts')],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    owner.stdout.on('data', (d) => (out += d));
+    const line = (await waitFor(() => out.split('\n').find((l) => l.startsWith('{')), 30_000))!;
+    const { pid, dataDir } = JSON.parse(line) as { pid: number; dataDir: string };
+    expect(existsSync(`/proc/${pid}`)).toBe(true);
+    owner.kill('SIGKILL');
+    // No owner left to call stop(): the watchdog shell notices the closed pipe.
+    await waitFor(() => !existsSync(`/proc/${pid}`), 15_000);
+    expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false); // a clean shutdown removes it
+    rmSync(join(dataDir, '..'), { recursive: true, force: true });
   });
 
   it('names the directory the postgres user cannot enter instead of failing inside initdb', async () => {
@@ -128,12 +161,30 @@ describe('embedded PostgreSQL', () => {
       try {
         await expect(startEmbeddedPostgres()).rejects.toThrow(/binaries copy .* point TMPDIR at a directory/);
       } finally {
-        process.env.TMPDIR = saved;
+        restoreTmpdir(saved);
       }
     } else {
       // Anyone else runs the server as themselves, and may keep its data in their own 0700 dirs.
       const server = await attempt;
       await server.destroy();
+    }
+  });
+
+  it('rebuilds a binaries copy that a temp-dir cleaner has thinned out', async () => {
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = mkdtempSync(join(tmpdir(), 'pgsched-tmp-'));
+    cleanup.push(process.env.TMPDIR);
+    chmodSync(process.env.TMPDIR, 0o755);
+    try {
+      const first = await prepareBinaries();
+      const bki = join(first.root, 'share', 'postgresql', 'postgres.bki'); // initdb cannot work without it
+      rmSync(bki);
+      const second = await prepareBinaries();
+      expect(second.root).toBe(first.root);
+      expect(existsSync(bki)).toBe(true);
+      expect(readdirSync(join(first.root, '..'))).toEqual([expect.stringMatching(/^postgres-[\d.]+/)]);
+    } finally {
+      restoreTmpdir(saved);
     }
   });
 

@@ -44,6 +44,7 @@ describe('a frozen leader (SIGSTOP)', () => {
     const frozenAt = Date.now();
     await b.waitFor((m) => m.leader === true, LEADER_TIMEOUT_MS + 5_000);
     const tookOverMs = Date.now() - frozenAt;
+    process.stderr.write(`[frozen-leader] took over after ${tookOverMs} ms\n`);
     expect(tookOverMs).toBeLessThan(LEADER_TIMEOUT_MS + 2_000);
 
     // The new leader's rescuer takes the dead worker's job back (the frozen one cannot).

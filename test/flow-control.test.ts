@@ -120,22 +120,13 @@ describe('queue policies hold across 4 worker processes', () => {
   });
 
   it('fair groups: 10 jobs behind 5,000 of another group all start before the big group is 20% done', async () => {
-    await q.enqueueMany(
-      'tracked',
-      Array.from({ length: 5_000 }, () => ({ g: 'big' })),
-      {
-        queue: 'fair',
-        group: 'big',
-      },
-    );
-    await q.enqueueMany(
-      'tracked',
-      Array.from({ length: 10 }, () => ({ g: 'small' })),
-      {
-        queue: 'fair',
-        group: 'small',
-      },
-    );
+    // One transaction: no worker can claim part of the big group before the small one exists.
+    await db.sql.begin(async (tx) => {
+      const big = Array.from({ length: 5_000 }, () => ({ g: 'big' }));
+      await q.enqueueMany('tracked', big, { tx, queue: 'fair', group: 'big' });
+      const small = Array.from({ length: 10 }, () => ({ g: 'small' }));
+      await q.enqueueMany('tracked', small, { tx, queue: 'fair', group: 'small' });
+    });
     await waitFor(
       async () =>
         (await db.sql`select 1 from flow_log where grp = 'small' and finished is not null`).length === 10,

@@ -31,15 +31,57 @@ describe('claims with policies in play', () => {
       { queue: 'limited', group: 'a' },
     );
     const w = db.pgsched();
-    w.define('work', async () => {});
+    const groups = new Set<string | null>();
+    w.define('work', async (_p, ctx) => {
+      groups.add(ctx.job.group);
+    });
     const t0 = Date.now();
     // A 10 s poll: only claims that follow one another (batches, finished limited jobs) can drain this fast.
     await w.start({ concurrency: 20, pollInterval: '10s' });
     await waitFor(async () => (await countByState(db.sql)).completed === 3_020, 8_000, 20);
     expect(Date.now() - t0).toBeLessThan(8_000);
     expect((await q.getQueue('held')).counts).toMatchObject({ pending: 500, running: 0, completed: 0 });
+    expect([...groups].sort()).toEqual(['a', null]); // ctx.job.group
     await q.resumeQueue('held');
     await waitFor(async () => (await countByState(db.sql)).completed === 3_520, 5_000, 20);
+    await w.stop();
+  });
+});
+
+describe('pause and the prefetch buffer', () => {
+  it('jobs claimed ahead before a pause go back unstarted; the running one finishes; resume runs them', async () => {
+    const w = db.pgsched();
+    const started: { id: string; at: number }[] = [];
+    w.define('long', async (_p, ctx) => {
+      started.push({ id: ctx.job.id, at: Date.now() });
+      await new Promise((r) => setTimeout(r, 300));
+    });
+    const ids = await q.enqueueMany(
+      'long',
+      Array.from({ length: 6 }, () => ({})),
+      { queue: 'buffered' },
+    );
+    // One slot and five jobs claimed ahead: without the check they would start one after another.
+    await w.start({ concurrency: 1, prefetch: 5, pollInterval: 1_000 });
+    await waitFor(() => started.length === 1, 5_000);
+    const [{ n: claimed }] = (await db.sql`
+      select count(*)::int as n from pgsched.jobs where queue = 'buffered' and state = 'running'`) as unknown as [
+      { n: number },
+    ];
+    expect(claimed).toBeGreaterThan(1); // the buffer holds claimed jobs
+    await q.pauseQueue('buffered');
+    const pausedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(started.filter((s) => s.at > pausedAt + 1_000)).toEqual([]);
+    const rows = await db.sql<{ state: string; attempt: number }[]>`
+      select state::text, attempt from pgsched.jobs where queue = 'buffered' order by id`;
+    expect(rows.filter((r) => r.state === 'completed').length).toBe(started.length);
+    // The rest are back to pending with their attempt unused.
+    expect(rows.filter((r) => r.state === 'pending').every((r) => r.attempt === 0)).toBe(true);
+    expect(rows.filter((r) => r.state === 'pending').length).toBe(6 - started.length);
+    await q.resumeQueue('buffered');
+    await waitFor(async () => (await w.getJob(ids[5]!))!.state === 'completed', 5_000);
+    expect(new Set(started.map((s) => s.id)).size).toBe(6);
     await w.stop();
   });
 });

@@ -141,6 +141,7 @@ describe('enqueue flow options', () => {
       { group_key: 'tenant:7', group_max: null },
       { group_key: 'tenant:7', group_max: null },
     ]);
+    expect((await q.getJob(id))!.group).toBe('tenant:42');
     await db.sql`delete from pgsched.jobs`;
   });
 });

@@ -23,11 +23,13 @@ async function spawn(env: Record<string, string> = {}) {
 
 describe('separate worker processes', () => {
   it('4 processes drain 20,000 jobs, each run exactly once', async () => {
+    // All four started before the jobs exist: a worker claiming hundreds at a time drains 20,000
+    // no-op jobs in about a second, less than a forked process can take to start on a busy machine.
+    const workers = await Promise.all([1, 2, 3, 4].map(() => spawn({ CONCURRENCY: '50' })));
     const ids = await db.pgsched().enqueueMany(
       'record',
       Array.from({ length: 20_000 }, (_, i) => ({ i })),
     );
-    const workers = await Promise.all([1, 2, 3, 4].map(() => spawn({ CONCURRENCY: '50' })));
     await waitFor(async () => (await countByState(db.sql)).completed === 20_000, 60_000, 100);
     await Promise.all(workers.map((w) => w.stop()));
     const runs = workers.flatMap((w) => w.ran);

@@ -28,7 +28,10 @@ describe('fault soak (short version of bench/soak.ts)', () => {
     expect(report.cron.duplicates).toBe(0);
     expect(report.cron.missing).toBe(0);
     expect(report.cron.occurrences).toBeGreaterThan(3);
-    // A frozen or killed leader is replaced within its timeout plus a tick or two.
-    expect(report.cron.longestGapMs).toBeLessThan(report.cron.leaderTimeoutMs + 2_500);
+    // A frozen leader is replaced within its timeout, a killed one at once (slack for a loaded machine).
+    for (const t of report.takeovers) {
+      expect(t.ms).toBeLessThan(t.cause === 'kill' ? 2_500 : report.cron.leaderTimeoutMs + 1_000);
+    }
+    expect(report.cron.longestGapMs).toBeLessThan(report.cron.leaderTimeoutMs + 1_500);
   }, 120_000);
 });

@@ -45,7 +45,7 @@ describe('claim bookkeeping races', () => {
         await finishSecond.opened;
         return 'done';
       },
-      { visibilityTimeout: 600 },
+      { visibilityTimeout: 1_000 },
     );
     const real = createQueries(db.sql, 'pgsched');
     let delayed = 0;
@@ -76,9 +76,9 @@ describe('claim bookkeeping races', () => {
       await waitFor(() => runs === 2, 5_000);
       // The second claim of the job runs under the same attempt number (the snooze gave it back).
       expect(await jobRow(id)).toMatchObject({ state: 'running', attempt: 1 });
-      // Three visibility timeouts later the heartbeat must still be extending this claim's lease,
+      // 2.5 visibility timeouts later the heartbeat must still be extending this claim's lease,
       // and the rescuer must find nothing to take back.
-      await new Promise((r) => setTimeout(r, 1_800));
+      await new Promise((r) => setTimeout(r, 2_500));
       await createRescuer(db.sql, 'pgsched', testLogger).runOnce();
       const during = await jobRow(id);
       expect(during).toMatchObject({ state: 'running', attempt: 1 });

@@ -33,7 +33,10 @@ const plan = {
   jobs: Number(values.jobs ?? (quick ? 5_000 : 20_000)),
   runs: Number(values.runs ?? 3),
   batch: 1_000,
-  /** Claim size of the raw loop: pgsched's concurrency + prefetch in the table above. */
+  /**
+   * Claim size of the raw loop: twice the claims of pgsched's adaptive prefetch at its bound (about
+   * 500), so the baseline is a ceiling, not a replica.
+   */
   rawBatch: 1_000,
   latencySamples: Number(values.latency ?? 200),
   latencyGapMs: 10,

@@ -31,6 +31,11 @@ export interface SoakReport extends SoakFindings {
   drainMs: number;
   /** Longest time without a single job completing. */
   longestStallMs: number;
+  /**
+   * Each time the process holding the lease was killed or frozen: how long until another process
+   * held it (sampled every 200 ms). The bound to hold: `leaderTimeout` + 1 s for a freeze.
+   */
+  takeovers: { cause: 'kill' | 'freeze'; ms: number }[];
   kills: number;
   freezes: number;
   restartsDone: { mode: RestartMode; atCompleted: number }[];
@@ -74,6 +79,21 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
 
     let kills = 0;
     let freezes = 0;
+    // The process holding the lease (holder = host:pid:random), and the moment it was hit.
+    let leaderPid: number | undefined;
+    let leaderLost: { cause: 'kill' | 'freeze'; at: number; pid: number } | undefined;
+    const takeovers: SoakReport['takeovers'] = [];
+    const sampleLeader = async () => {
+      const [row] = await sql<{ holder: string; valid: boolean }[]>`
+        select holder, expires_at > now() as valid from pgsched.leader`.catch(() => []);
+      const pid = row?.valid ? Number(row.holder.split(':')[1]) : undefined;
+      if (pid === undefined || pid === leaderPid) return;
+      if (leaderLost && pid !== leaderLost.pid) {
+        takeovers.push({ cause: leaderLost.cause, ms: Date.now() - leaderLost.at });
+        leaderLost = undefined;
+      }
+      leaderPid = pid;
+    };
     let busy = false; // one fault at a time: a kill never lands in the middle of a restart
     const scheduleKill = () => {
       const [a, b] = o.killEveryMs;
@@ -82,9 +102,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           async () => {
             if (!busy) {
               busy = true;
+              const at = Date.now();
               const pid = await fleet.killOne(random).catch(() => undefined);
               busy = false;
-              if (pid) kills++;
+              if (pid) {
+                kills++;
+                if (pid === leaderPid) leaderLost = { cause: 'kill', at, pid };
+              }
             }
             scheduleKill();
           },
@@ -96,7 +120,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     if (o.freezeEveryMs > 0) {
       timers.push(
         setInterval(() => {
-          if (fleet.freezeOne(random, o.freezeForMs)) freezes++;
+          const pid = fleet.freezeOne(random, o.freezeForMs);
+          if (pid) freezes++;
+          if (pid && pid === leaderPid) leaderLost ??= { cause: 'freeze', at: Date.now(), pid };
         }, o.freezeEveryMs),
       );
     }
@@ -108,6 +134,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     while (completed < o.jobs) {
       if (Date.now() - started > o.deadlineMs) throw new Error(`soak: not drained within ${o.deadlineMs} ms`);
       await new Promise((r) => setTimeout(r, 200));
+      await sampleLeader();
       const now = await sql<{ n: number }[]>`
         select count(*)::int as n from pgsched.jobs where name = 'soak' and state = 'completed'`
         .then(([row]) => row!.n)
@@ -118,7 +145,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         completed = now;
       }
       const next = o.restarts[restartsDone.length];
-      if (next && completed >= ((restartsDone.length + 1) * o.jobs) / (o.restarts.length + 1) && !busy) {
+      if (next && completed >= ((restartsDone.length + 1) * o.jobs) / (o.restarts.length + 1)) {
+        while (busy) await new Promise((r) => setTimeout(r, 20)); // a kill in progress finishes first
         busy = true;
         log(`soak: restart -m ${next} at ${completed} completed`);
         await restartPostgres(server, next, 500);
@@ -140,6 +168,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       options,
       drainMs,
       longestStallMs,
+      takeovers,
       kills,
       freezes,
       restartsDone,

@@ -84,21 +84,24 @@ export async function prepareBinaries(source?: string): Promise<PreparedBinaries
   const version = await readVersion(pkgDir);
   const cacheRoot = await ownedCacheRoot();
   const root = join(cacheRoot, `postgres-${version}-${process.platform}-${process.arch}`);
-  if (!existsSync(join(root, COMPLETE))) {
+  if (!(await intact(root))) {
     // Build next to the final place and rename: concurrent processes never see half a copy.
     const building = `${root}.building-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const stale = `${root}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
     try {
       await copyTree(join(pkgDir, 'native'), building);
       await hydrateSymlinks(pkgDir, building);
       for (const name of await readdir(join(building, 'bin')))
         await chmod(join(building, 'bin', name), 0o755);
-      await writeFile(join(building, COMPLETE), `${version}\n`);
-      await rename(building, root).catch((error: NodeJS.ErrnoException) => {
+      await writeFile(join(building, COMPLETE), `${await countEntries(building)}\n`);
+      await rename(root, stale).catch(() => {}); // a damaged copy, or none
+      await rename(building, root).catch(async (error: NodeJS.ErrnoException) => {
         // Another process finished the same copy first; theirs is as good as ours.
-        if (!existsSync(join(root, COMPLETE))) throw error;
+        if (!(await intact(root))) throw error;
       });
     } finally {
       await rm(building, { recursive: true, force: true });
+      await rm(stale, { recursive: true, force: true });
     }
   }
   return {
@@ -109,6 +112,25 @@ export async function prepareBinaries(source?: string): Promise<PreparedBinaries
     pgCtl: join(root, 'bin', 'pg_ctl'),
     root,
   };
+}
+
+/**
+ * A copy is used only if it still has every entry it was built with (counted into the marker,
+ * ~1 ms to recount): temp-dir cleaners such as systemd-tmpfiles delete files unused for days,
+ * and a copy missing, say, share/timezone files would fail deep inside initdb.
+ */
+async function intact(root: string): Promise<boolean> {
+  const marker = await readFile(join(root, COMPLETE), 'utf8').catch(() => '');
+  return marker !== '' && Number.parseInt(marker, 10) === (await countEntries(root));
+}
+
+async function countEntries(dir: string): Promise<number> {
+  let n = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.name === COMPLETE) continue;
+    n += 1 + (entry.isDirectory() ? await countEntries(join(dir, entry.name)) : 0);
+  }
+  return n;
 }
 
 async function readVersion(pkgDir: string): Promise<string> {

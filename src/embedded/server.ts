@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -7,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { PgschedError, PgschedValidationError } from '../errors.js';
 import { type PreparedBinaries, prepareBinaries } from './binaries.js';
+import { runToEnd, Server } from './postmaster.js';
 import { assertReachable, type ServerUser, serverUser } from './server-user.js';
 
 /** Options of {@link startEmbeddedPostgres}. */
@@ -173,101 +173,6 @@ async function reuseCluster(dataDir: string, bin: PreparedBinaries): Promise<str
   return (await readFile(file, 'utf8')).trim();
 }
 
-/** One postmaster, started as a child so that a terminal's Ctrl-C reaches it too. */
-class Server {
-  #child: ChildProcess | undefined;
-  #log: string[] = [];
-  readonly #onExit = () => this.#child?.kill('SIGINT');
-
-  constructor(
-    readonly bin: PreparedBinaries,
-    readonly user: ServerUser,
-    readonly dataDir: string,
-    readonly port: number,
-    readonly flags: string[],
-    readonly onLog: ((chunk: string) => void) | undefined,
-  ) {}
-
-  get pid() {
-    return this.#child?.pid;
-  }
-
-  async start(): Promise<void> {
-    if (this.#child) return;
-    // No Unix socket: clients use TCP, and the socket's default directory may not exist here.
-    const args = ['-D', this.dataDir, '-p', String(this.port), '-k', '', ...this.flags];
-    const child = spawnAs(this.bin.postgres, args, this.user, this.bin.root);
-    this.#child = child;
-    const record = (chunk: Buffer) => {
-      const text = chunk.toString('utf8');
-      this.onLog?.(text);
-      this.#log.push(text);
-      if (this.#log.length > 50) this.#log.shift();
-    };
-    child.stdout?.on('data', record);
-    child.stderr?.on('data', record);
-    const exited = new Promise<number | string | null>((done) => {
-      child.once('exit', (code, signal) => done(code ?? signal));
-      child.once('error', (error) => done(error.message)); // e.g. EACCES: no 'exit' follows
-    });
-    exited.then(() => {
-      if (this.#child === child) this.#child = undefined;
-      process.off('exit', this.#onExit);
-    });
-    // Stop the server when this process exits without calling stop() (a crash, process.exit()).
-    process.on('exit', this.#onExit);
-    const deadline = Date.now() + 60_000;
-    while (!(await this.#ready())) {
-      const early = await Promise.race([exited, sleep(50).then(() => 'running' as const)]);
-      if (early !== 'running' || Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new PgschedError(
-          `PostgreSQL ${this.bin.version} did not start (exit ${early}): ${this.#log.join('').slice(-2000)}`,
-        );
-      }
-    }
-  }
-
-  /** The postmaster writes "ready" on line 8 of postmaster.pid once it accepts connections. */
-  async #ready(): Promise<boolean> {
-    const pidFile = await readFile(join(this.dataDir, 'postmaster.pid'), 'utf8').catch(() => '');
-    const lines = pidFile.split('\n');
-    return Number(lines[0]) === this.#child?.pid && lines[7]?.trim() === 'ready';
-  }
-
-  async stop(): Promise<void> {
-    const child = this.#child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((done) => child.once('exit', done));
-    child.kill('SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
-    await exited;
-  }
-}
-
-function spawnAs(file: string, args: string[], user: ServerUser, cwd: string): ChildProcess {
-  // cwd: the caller's may be a directory the server user cannot enter. LC_MESSAGES=C keeps
-  // server messages (and so our error messages) in English.
-  return spawn(file, args, {
-    cwd,
-    env: { ...process.env, LC_MESSAGES: 'C' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...(user.switched ? { uid: user.uid, gid: user.gid } : {}),
-  });
-}
-
-function runToEnd(file: string, args: string[], user: ServerUser, cwd: string): Promise<void> {
-  return new Promise((done, fail) => {
-    const child = spawnAs(file, args, user, cwd);
-    let output = '';
-    child.stdout?.on('data', (d) => (output += d));
-    child.stderr?.on('data', (d) => (output += d));
-    child.on('error', fail);
-    child.on('close', (code) =>
-      code === 0 ? done() : fail(new PgschedError(`${file} failed (exit ${code}): ${output.slice(-2000)}`)),
-    );
-  });
-}
-
 function freePort(): Promise<number> {
   return new Promise((done, fail) => {
     const probe = createServer();
@@ -279,5 +184,3 @@ function freePort(): Promise<number> {
     });
   });
 }
-
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));

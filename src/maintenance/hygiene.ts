@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
+import { sleep } from '../retry-delay.js';
 import type { Duty } from './leader.js';
 
 export interface HygieneOptions {
@@ -37,6 +38,7 @@ const DEFAULTS: Required<HygieneOptions> = {
 };
 
 const PAGE = 8_192;
+const CONFIRM_MS = 1_000;
 
 /** An identifier quoted as postgres.js quotes `sql(name)`. */
 const quoteIdent = (name: string) => `"${name.replace(/"/g, '""').replace(/\./g, '"."')}"`;
@@ -232,8 +234,13 @@ export function createHygiene(
     const fresh = (await tableStats()) ?? table;
     const indexes = await indexStats();
     for (const leftover of leftovers(fresh, indexes)) await dropLeftover(leftover);
-    for (const index of bloated(fresh, indexes, Date.now()))
-      await reindex(index, estimateBytes(index, fresh));
+    if (bloated(fresh, indexes, Date.now()).length === 0) return;
+    // Confirmed a second later: before PostgreSQL 15 the live-row count arrives late and is briefly
+    // wrong after a VACUUM (1, then the right count), which made a compact index look bloated.
+    await sleep(CONFIRM_MS);
+    const confirmed = (await tableStats()) ?? fresh;
+    for (const index of bloated(confirmed, await indexStats(), Date.now()))
+      await reindex(index, estimateBytes(index, confirmed));
   }
 
   return {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { v4 as uuidv4 } from 'uuid';
 import { sleep } from '../retry-delay.js';
-import { createLeaseQueries, type LeaseGrant } from './lease-queries.js';
+import { createLeaseQueries, type LeaseAttempt } from './lease-queries.js';
 
 /** A leader-only background duty. Duties must be idempotent: two leaders may briefly overlap. */
 export interface Duty {
@@ -13,9 +13,13 @@ export interface Duty {
 }
 
 export interface LeaderOptions {
-  /** Lease length: a leader that stops renewing loses leadership this long after its last renewal. */
+  /**
+   * A leader that stops renewing (dead, frozen, cut off) has been replaced this long after it
+   * stopped, at the latest: the lease lasts `timeoutMs` − 2 ticks − 200 ms from its last renewal, and
+   * followers try again the moment it ends.
+   */
   timeoutMs: number;
-  /** Renewal (leader) and takeover attempts (followers) happen this often. Default 1 s. */
+  /** Renewal (leader) and takeover attempts (followers) happen this often. Default 1 s, at most a fifth of the timeout. */
   tickMs?: number;
   /**
    * The client the lease statements run on. Give it one long-lived connection of its own and set
@@ -43,7 +47,7 @@ export interface LeaderOptions {
 export class Leader {
   readonly #holder = `${hostname()}:${process.pid}:${uuidv4().slice(0, 8)}`;
   readonly #lease;
-  readonly #timeoutMs: number;
+  readonly #leaseMs: number;
   readonly #tickMs: number;
   readonly #session: boolean;
   /** performance.now() until which this process holds the lease; 0 when it does not. */
@@ -65,8 +69,10 @@ export class Leader {
   ) {
     this.#lease = createLeaseQueries(options.leaseSql ?? sql, schema);
     this.#session = options.session ?? false;
-    this.#timeoutMs = options.timeoutMs;
-    this.#tickMs = Math.min(options.tickMs ?? 1_000, Math.floor(options.timeoutMs / 3));
+    this.#tickMs = Math.min(options.tickMs ?? 1_000, Math.floor(options.timeoutMs / 5));
+    // A freeze right after a renewal still ends within the timeout, counting the follower's
+    // statement, its first duty, and a tick's worth of a loaded machine's delays.
+    this.#leaseMs = options.timeoutMs - 2 * this.#tickMs - 200;
   }
 
   /** Whether this process holds a lease that has not expired by its own monotonic clock. */
@@ -106,38 +112,41 @@ export class Leader {
     await this.#runDueDuties();
   }
 
-  async #renew(): Promise<boolean> {
+  /** Renews or takes the lease; returns whether this process leads, and when a follower should try again. */
+  async #renew(): Promise<{ leads: boolean; retryInMs: number }> {
     const sentAt = performance.now();
     const wasLeader = this.#validUntil > 0;
-    let grant: LeaseGrant | null;
+    let attempt: LeaseAttempt;
     try {
-      grant = await this.#lease.acquireOrRenew(this.#holder, this.#timeoutMs, this.#session);
+      attempt = await this.#lease.acquireOrRenew(this.#holder, this.#leaseMs, this.#session);
     } catch (error) {
       // Unknown whether it was renewed: keep the deadline we had, which runs out on its own.
       this.logger.warn({ err: error, schema: this.schema }, 'leader lease renewal failed; retrying');
-      return this.isLeader;
+      return { leads: this.isLeader, retryInMs: this.#tickMs };
     }
-    if (this.#stopping.signal.aborted) return false;
+    if (this.#stopping.signal.aborted) return { leads: false, retryInMs: this.#tickMs };
+    const grant = attempt.granted;
     if (!grant) {
       if (wasLeader) this.logger.warn({ schema: this.schema }, 'leader lease lost to another process');
       this.#validUntil = 0;
-      return false;
+      const remaining = 'remainingMs' in attempt ? attempt.remainingMs : this.#tickMs;
+      return { leads: false, retryInMs: Math.max(5, Math.min(this.#tickMs, remaining + 5)) };
     }
     // Keep a tenth (at least 100 ms) in hand for the time a duty's statement takes to arrive.
-    this.#validUntil = sentAt + this.#timeoutMs - Math.max(100, this.#timeoutMs / 10);
+    this.#validUntil = sentAt + this.#leaseMs - Math.max(100, this.#leaseMs / 10);
     if (grant.takeover || !wasLeader) {
       this.#nextRun.clear();
       this.logger.info({ schema: this.schema, holder: this.#holder, term: grant.term }, 'became leader');
       this.#wakeUp.abort();
     }
-    return this.isLeader;
+    return { leads: this.isLeader, retryInMs: this.#tickMs };
   }
 
   async #runDueDuties(): Promise<void> {
     for (const duty of this.duties) {
       if ((this.#nextRun.get(duty.name) ?? 0) > Date.now()) continue;
       // Re-verified right before each duty: a freeze between two duties is caught here.
-      if (!this.isLeader && !(await this.#renew())) return;
+      if (!this.isLeader && !(await this.#renew()).leads) return;
       if (this.#stopping.signal.aborted) return;
       try {
         this.#woken.delete(duty.name);
@@ -160,8 +169,8 @@ export class Leader {
 
   async #leaseLoop(): Promise<void> {
     while (!this.#stopping.signal.aborted) {
-      await this.#renew();
-      await sleep(this.#tickMs, this.#stopping.signal);
+      const { retryInMs } = await this.#renew();
+      await sleep(retryInMs, this.#stopping.signal);
     }
   }
 

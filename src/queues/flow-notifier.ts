@@ -6,21 +6,29 @@ import { Notifier, type NotifierOptions } from '../worker/notifier.js';
 const MIN_RATE_POLL_MS = 20;
 
 /**
- * The worker's notifier, plus a finer poll while one of its queues has a rate limit. A rate limit's
- * window frees up at a moment no NOTIFY announces; waiting for the regular poll (1 s by default) would
- * start each window late and lose throughput. While such a queue exists, the worker is woken every
- * `period / limit` (at least 20 ms, at most the poll interval). Which queues have rates is read once
- * per poll interval (one small query).
+ * The worker's notifier, plus what the worker needs to know of its queues' policies:
+ *
+ * - A finer poll while one of its queues has a rate limit. A rate limit's window frees up at a
+ *   moment no NOTIFY announces; waiting for the regular poll (1 s by default) would start each
+ *   window late and lose throughput. While such a queue exists, the worker is woken every
+ *   `period / limit` (at least 20 ms, at most the poll interval).
+ * - Which queues are paused, so that jobs claimed into the prefetch buffer before a pause do not
+ *   start after it (`isPaused`). Claims already skip paused queues in the database.
+ *
+ * Both are read in one small query per poll interval, and at once when a policy changes (NOTIFY on
+ * `<schema>.queues`, sent by setQueue, pauseQueue and resumeQueue).
  */
 export class FlowNotifier extends Notifier {
   #checkTimer: NodeJS.Timeout | undefined;
   #fastTimer: NodeJS.Timeout | undefined;
   #fastMs = 0;
+  #paused = new Set<string>();
   #stopped = false;
+  #unlisten: (() => Promise<unknown>) | undefined;
 
   constructor(
     private readonly db: Sql,
-    listenSql: Sql | null,
+    private readonly listenSql: Sql | null,
     private readonly schema: string,
     private readonly queues: string[] | null,
     channels: { jobs: string; cancel: string },
@@ -30,28 +38,27 @@ export class FlowNotifier extends Notifier {
     super(listenSql, channels, opts, log);
   }
 
+  /** Whether `queue` was paused at the latest read (a poll interval ago at most, or its NOTIFY). */
+  isPaused(queue: string): boolean {
+    return this.#paused.size > 0 && this.#paused.has(queue);
+  }
+
   override async start(
     onWake: () => void,
     onCancel: (jobId: string, attempt: number) => void,
   ): Promise<void> {
-    const check = async () => {
-      try {
-        const ms = await this.#ratePollMs();
-        if (this.#stopped || ms === this.#fastMs) return;
-        clearInterval(this.#fastTimer);
-        this.#fastTimer = undefined;
-        this.#fastMs = ms;
-        if (ms > 0) {
-          this.#fastTimer = setInterval(onWake, ms);
-          this.#fastTimer.unref?.();
-        }
-      } catch (error) {
-        this.log.debug({ err: error }, 'reading queue rate limits failed; keeping the regular poll');
-      }
-    };
+    const check = () => this.#read(onWake);
     this.#checkTimer = setInterval(check, this.opts.pollIntervalMs);
     this.#checkTimer.unref?.();
-    void check();
+    await check();
+    if (this.listenSql) {
+      try {
+        const listener = await this.listenSql.listen(`${this.schema}.queues`, () => void check());
+        this.#unlisten = () => listener.unlisten();
+      } catch (error) {
+        this.log.warn({ err: error }, 'LISTEN for queue policy changes failed; reading them every poll');
+      }
+    }
     await super.start(onWake, onCancel);
   }
 
@@ -59,18 +66,40 @@ export class FlowNotifier extends Notifier {
     this.#stopped = true;
     clearInterval(this.#checkTimer);
     clearInterval(this.#fastTimer);
+    await this.#unlisten?.().catch(() => {});
     await super.stop();
   }
 
-  /** 0 when none of this worker's queues has a rate limit, else the re-poll interval in ms. */
-  async #ratePollMs(): Promise<number> {
-    const queues = this.queues;
-    const [row] = await this.db<{ ms: number | null }[]>`
-      select min(least(rate_period_ms::float8 / rate_limit, group_rate_period_ms::float8 / group_rate_limit)) as ms
-      from ${this.db(this.schema)}.queues
-      where not paused and (rate_limit is not null or group_rate_limit is not null)
-        and ${queues === null ? this.db`true` : this.db`name = any(${queues}::text[])`}`;
-    if (row?.ms == null || row.ms >= this.opts.pollIntervalMs) return 0;
-    return Math.round(Math.max(MIN_RATE_POLL_MS, row.ms));
+  async #read(onWake: () => void): Promise<void> {
+    try {
+      const queues = this.queues;
+      // Paused names joined by ',' (no queue name holds one): the worker's connections do not fetch
+      // array types, so a text[] would arrive as its literal.
+      const [row] = await this.db<{ ms: number | null; paused: string | null }[]>`
+        select min(least(rate_period_ms::float8 / rate_limit, group_rate_period_ms::float8 / group_rate_limit))
+                 filter (where not paused) as ms,
+               string_agg(name, ',') filter (where paused) as paused
+        from ${this.db(this.schema)}.queues
+        where ${queues === null ? this.db`true` : this.db`name = any(${queues}::text[])`}`;
+      if (this.#stopped || !row) return;
+      const before = this.#paused;
+      this.#paused = new Set(row.paused ? row.paused.split(',') : []);
+      // Resumed: claim now. A claim that raced this read may have given the queue's jobs back.
+      if ([...before].some((queue) => !this.#paused.has(queue))) onWake();
+      const ms =
+        row.ms == null || row.ms >= this.opts.pollIntervalMs
+          ? 0
+          : Math.round(Math.max(MIN_RATE_POLL_MS, row.ms));
+      if (ms === this.#fastMs) return;
+      clearInterval(this.#fastTimer);
+      this.#fastTimer = undefined;
+      this.#fastMs = ms;
+      if (ms > 0) {
+        this.#fastTimer = setInterval(onWake, ms);
+        this.#fastTimer.unref?.();
+      }
+    } catch (error) {
+      this.log.debug({ err: error }, 'reading queue policies failed; keeping what was read before');
+    }
   }
 }

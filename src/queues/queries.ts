@@ -21,8 +21,9 @@ export interface QueueRow {
 /**
  * Every statement of queue policies. A queue with neither a limit nor a pause has no row, so that
  * claims with no policy anywhere keep their single-statement fast path (sql/0006). Every change
- * NOTIFYs the jobs channel in its own transaction: a resumed queue or a raised limit may have jobs
- * to start now, and workers should not wait for their poll.
+ * NOTIFYs, in its own transaction, the jobs channel (a resumed queue or a raised limit may have jobs
+ * to start now, and workers should not wait for their poll) and `<schema>.queues` (workers re-read
+ * which queues are paused, see FlowNotifier).
  */
 export function createQueueQueries(sql: Sql, schema: string) {
   const queues = sql`${sql(schema)}.queues`;
@@ -35,7 +36,7 @@ export function createQueueQueries(sql: Sql, schema: string) {
     await tx`
       delete from ${queues} q where q.name = ${name} and not q.paused and q.concurrency is null
         and q.rate_limit is null and q.group_concurrency is null and q.group_rate_limit is null`;
-    await tx`select pg_notify(${channel}, '')`;
+    await tx`select pg_notify(${channel}, ''), pg_notify(${`${schema}.queues`}, ${name})`;
   };
 
   return {

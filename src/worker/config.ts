@@ -22,6 +22,8 @@ export interface WorkerConfig {
   random: () => number;
   /** Completed jobs are deleted as they are written (retention of completed jobs is 0). */
   deleteCompleted: boolean;
+  /** Whether a queue is paused (src/queues): its prefetched jobs go back instead of starting. */
+  isPaused?: (queue: string) => boolean;
   /** Progress writes and per-attempt metrics (job management). */
   hooks?: WorkerHooks;
 }

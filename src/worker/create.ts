@@ -68,6 +68,7 @@ export function createWorker(
       random: s.random,
       deleteCompleted: s.deleteCompleted,
       hooks: s.hooks,
+      isPaused: (queue) => notifier.isPaused(queue),
     },
     queries,
     registry,

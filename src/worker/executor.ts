@@ -257,6 +257,7 @@ function jobInfo(row: ClaimedRow): JobInfo {
     attempt: row.attempt,
     maxAttempts: row.max_attempts,
     key: row.key,
+    group: row.group_key,
     runAt: new Date(row.run_at_ms),
     createdAt: new Date(row.created_at_ms),
     schedule: row.schedule,

@@ -77,7 +77,9 @@ export class Prefetched {
       // Start them unconfirmed, as without the check: the heartbeat still catches a cancel.
       this.deps.logger.warn({ err: error }, 'could not confirm prefetched jobs before starting them');
     } finally {
-      this.buffer.confirmAll(at);
+      // Stamped at the end, not at `at`: a check slower than recheckMs would otherwise call for
+      // another one at once, and no job would ever start.
+      this.buffer.confirmAll(performance.now());
       this.#checking = false;
       resume();
     }

@@ -29,8 +29,12 @@ export class Worker {
    */
   readonly #leases = new Map<string, ClaimedRow>();
   readonly #sizer: ClaimSizer;
-  /** Jobs whose written outcome may let another job start (groups, keys, limited queues). */
-  readonly #serial = new Set<string>();
+  /**
+   * Claims (id → claimed_at) whose written outcome may let another job start (groups, keys,
+   * limited queues). By claim, as #leases: an earlier claim's late outcome must not consume a
+   * newer one's marker.
+   */
+  readonly #serial = new Map<string, string>();
   readonly #completer: Completer;
   readonly #heartbeat: Heartbeat;
   readonly #stopping = new AbortController();
@@ -59,7 +63,7 @@ export class Worker {
       let unblocked = false;
       for (const s of written) {
         this.#release(s.id, s.claimedAt);
-        unblocked = this.#serial.delete(s.id) || unblocked;
+        if (this.#serial.get(s.id) === s.claimedAt) unblocked = this.#serial.delete(s.id);
       }
       if (unblocked && !this.#stopping.signal.aborted) this.#requestFetch();
     });
@@ -219,7 +223,7 @@ export class Worker {
       // #leases holds every job from its claim to its written outcome: one lookup, not a buffer scan.
       if (this.#leases.has(row.id)) this.#interrupt(row.id, 'lease-lost');
       this.#leases.set(row.id, row);
-      if (row.unblocks) this.#serial.add(row.id);
+      if (row.unblocks) this.#serial.set(row.id, row.claimed_at);
       this.#heartbeat.ensureFor(row.visibility_ms);
     }
     this.#buffer.push(rows, performance.now());
@@ -230,12 +234,19 @@ export class Worker {
   #dispatch(): void {
     if (this.#buffer.size === 0 || this.#running.size >= this.config.concurrency) return;
     if (!this.#prefetched.mayStart(this.#resume)) return;
+    const paused: ClaimedRow[] = [];
     while (this.#running.size < this.config.concurrency && this.#buffer.size > 0) {
       const row = this.#buffer.take()!;
+      // Claimed before its queue was paused: back to the queue, unstarted, attempt unused.
+      if (this.config.isPaused?.(row.queue)) {
+        paused.push(row);
+        continue;
+      }
       const attempt = new Attempt(row, this.registry.get(row.name)!, this.#executorDeps);
       this.#running.set(row.id, attempt);
       attempt.start();
     }
+    if (paused.length > 0) void this.#prefetched.giveBack(paused);
   }
 
   readonly #resume = (): void => {
@@ -261,8 +272,8 @@ export class Worker {
   readonly #onSlotsFreed = (): void => {
     this.#slotCheckQueued = false;
     this.#dispatch();
-    if (!this.#mayHaveMore) return; // the queue looked empty: wait for a NOTIFY or the poll
-    if (this.#claimable() > 0) this.#requestFetch();
+    // Unless the queue looked empty (then a NOTIFY or the poll wakes the loop).
+    if (this.#mayHaveMore && this.#claimable() > 0) this.#requestFetch();
   };
 
   /**
@@ -289,16 +300,12 @@ export class Worker {
   /** `lost` holds the claims the heartbeat asked about; a newer claim of the same job is kept. */
   #onLeaseLost(lost: ClaimedRow[]): void {
     for (const row of lost) {
-      const { id } = row;
-      if (this.#leases.get(id) !== row) continue;
-      if (this.#running.has(id) || this.#buffer.has(id)) {
-        this.logger.warn(
-          { jobId: id },
-          'lost the lease of a job (cancelled or taken back); aborting it here',
-        );
-        this.#interrupt(id, 'lease-lost');
+      if (this.#leases.get(row.id) !== row) continue;
+      if (this.#running.has(row.id) || this.#buffer.has(row.id)) {
+        this.logger.warn({ jobId: row.id }, 'lost the lease of a job (cancelled or taken back); aborting it');
+        this.#interrupt(row.id, 'lease-lost');
       }
-      this.#leases.delete(id);
+      this.#leases.delete(row.id);
     }
   }
 }
