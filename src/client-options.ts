@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { z } from 'zod';
-import type { Duration } from './duration.js';
+import { type Duration, MAX_TIMER_MS } from './duration.js';
 import { validateQueueName } from './identifiers.js';
 import type { RetentionMs } from './maintenance/pruner.js';
 import { duration, parseOptions } from './options.js';
@@ -71,7 +71,10 @@ export interface StartOptions {
 }
 
 export const clientSchema = z.strictObject({
-  sql: z.custom<Sql>((v) => typeof v === 'function', 'expected a postgres.js client'),
+  sql: z.custom<Sql>(
+    (v) => typeof v === 'function' && typeof (v as { unsafe?: unknown }).unsafe === 'function',
+    'expected a postgres.js client',
+  ),
   schema: z.string().optional(),
   logger: z
     .custom<Logger>((v) => typeof v === 'object' && v !== null && 'child' in v, 'expected a pino logger')
@@ -84,7 +87,7 @@ const startSchema = z.strictObject({
   queues: z.array(z.string()).min(1).optional(),
   concurrency: z.number().int().min(1).max(10_000).optional(),
   prefetch: z.number().int().min(0).max(100_000).optional(),
-  pollInterval: duration(false).optional(),
+  pollInterval: duration(false, MAX_TIMER_MS).optional(),
   pollOnly: z.boolean().optional(),
   listenUrl: z.string().url().optional(),
   leaderTimeout: duration(false)
@@ -100,7 +103,7 @@ const startSchema = z.strictObject({
     .optional(),
   schedules: z.array(z.unknown()).optional(),
   removeUnlistedSchedules: z.boolean().optional(),
-  registryInterval: duration(false).optional(),
+  registryInterval: duration(false, MAX_TIMER_MS).optional(),
 });
 
 const RETENTION_DEFAULTS: RetentionMs = {
@@ -121,4 +124,15 @@ export function parseStartOptions(options: StartOptions) {
       cancelled: opts.retention?.cancelled ?? RETENTION_DEFAULTS.cancelled,
     },
   };
+}
+
+const stopSchema = z.strictObject({
+  // the worker waits this long on a timer
+  timeout: duration(true, MAX_TIMER_MS).optional(),
+});
+
+/** Validates `stop()` options; the timeout defaults to 30 s. */
+export function parseStopOptions(options: unknown): { timeoutMs: number } {
+  const opts = parseOptions(stopSchema, options, 'stop.options');
+  return { timeoutMs: opts.timeout ?? 30_000 };
 }

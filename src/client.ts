@@ -1,7 +1,13 @@
 import { type Logger, pino } from 'pino';
 import type { Sql } from 'postgres';
-import { clientSchema, type PgschedOptions, parseStartOptions, type StartOptions } from './client-options.js';
-import { type Duration, parseDuration } from './duration.js';
+import {
+  clientSchema,
+  type PgschedOptions,
+  parseStartOptions,
+  parseStopOptions,
+  type StartOptions,
+} from './client-options.js';
+import type { Duration } from './duration.js';
 import {
   type EnqueueDeps,
   type EnqueueManyOptions,
@@ -312,7 +318,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
    * without using an attempt (at-most-once jobs end `failed`: their work may be done).
    */
   async stop(options: { timeout?: Duration } = {}): Promise<void> {
-    const timeoutMs = parseDuration('stop.options.timeout', options.timeout ?? 30_000);
+    const { timeoutMs } = parseStopOptions(options);
     const runtime = this.#runtime;
     this.#runtime = undefined;
     await runtime?.stop(timeoutMs);

@@ -10,6 +10,7 @@ import {
   jobOptionShape,
   type ParsedJobOptions,
   parseOptions,
+  textField,
 } from './options.js';
 import { serializePayload } from './payload.js';
 import type { Db, InsertValues, Queries } from './queries.js';
@@ -56,7 +57,8 @@ export type EnqueueManyOptions = Omit<EnqueueOptions, 'key' | 'onConflict' | 'de
 const boundedDuration = duration(false).refine((ms) => ms <= 1e12, 'expected at most 1e12 ms');
 
 const txSchema = z.custom<Db>(
-  (value) => typeof value === 'function',
+  // Any other function would fail later with a TypeError from inside the insert.
+  (value) => typeof value === 'function' && typeof (value as { unsafe?: unknown }).unsafe === 'function',
   'expected a postgres.js sql or transaction',
 );
 
@@ -66,12 +68,12 @@ const enqueueSchema = z
     tx: txSchema.optional(),
     runAt: dateSchema.optional(),
     delay: z.union([z.number(), z.string()]).optional(),
-    key: z.string().min(1).max(1000).optional(),
+    key: textField(1000).optional(),
     onConflict: z.enum(['skip', 'replace']).optional(),
     debounce: boundedDuration.optional(),
     debounceMaxWait: boundedDuration.optional(),
-    group: z.string().min(1, 'expected 1–200 characters').max(200, 'expected 1–200 characters').optional(),
-    serialKey: z.string().min(1).max(1000).optional(),
+    group: textField(200).optional(),
+    serialKey: textField(1000).optional(),
   })
   .refine((o) => o.runAt === undefined || o.delay === undefined, {
     message: 'give either runAt or delay, not both',

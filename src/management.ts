@@ -5,11 +5,18 @@ import type { Job } from './jobs/types.js';
 
 export type { Job, JobError, JobState } from './jobs/types.js';
 
-/** Job ids are bigints; accept them as strings, numbers or bigints and pass them on as text. */
+const MAX_BIGINT = 9_223_372_036_854_775_807n;
+
+/**
+ * Job ids are bigints; accept them as strings, numbers or bigints and pass them on as text. A number
+ * past 2^53 is refused: it may already be a neighbouring id. Past the bigint range the database would
+ * fail the statement.
+ */
 export function parseJobId(field: string, id: unknown): string {
-  const text = typeof id === 'bigint' || typeof id === 'number' ? String(id) : id;
-  if (typeof text !== 'string' || !/^[1-9]\d{0,18}$/.test(text)) {
-    throw new PgschedValidationError(field, id, 'expected a positive integer job id');
+  const text =
+    typeof id === 'bigint' || (typeof id === 'number' && Number.isSafeInteger(id)) ? String(id) : id;
+  if (typeof text !== 'string' || !/^[1-9]\d{0,18}$/.test(text) || BigInt(text) > MAX_BIGINT) {
+    throw new PgschedValidationError(field, id, 'expected a positive integer job id (at most 2^63 - 1)');
   }
   return text;
 }
@@ -31,7 +38,8 @@ export function createManagement(sql: Sql, schema: string, manage: JobManager) {
     },
 
     /**
-     * Puts a failed or cancelled job back to `pending` now, with one more attempt if it had none left.
+     * Puts a failed or cancelled job back to `pending` now, with one more attempt if it had none left;
+     * a job that was never claimed keeps its unset maxAttempts, so the definition's applies.
      * Refused while another unfinished job of the same name holds the same key (keys belong to their
      * job name: another name's job with that key is no conflict).
      */
@@ -48,7 +56,9 @@ export function createManagement(sql: Sql, schema: string, manage: JobManager) {
             from ${jobs} t where t.id = ${jobId} and t.state in ('failed', 'cancelled')
           ), retried as (
             update ${jobs} j set state = 'pending', run_at = now(), finished_at = null,
-              max_attempts = greatest(coalesce(max_attempts, 1), attempt + 1)
+              -- NULL (never claimed, enqueued without the definition) stays NULL: the claim then applies
+              -- the definition's maxAttempts. greatest() would ignore the NULL and allow one attempt.
+              max_attempts = case when j.max_attempts is not null then greatest(j.max_attempts, j.attempt + 1) end
             from target where j.id = target.id and not target.held
             returning j.id
           )

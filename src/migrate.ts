@@ -2,8 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Sql } from 'postgres';
-import { PgschedSchemaTooNewError } from './errors.js';
+import { z } from 'zod';
+import { PgschedSchemaTooNewError, PgschedValidationError } from './errors.js';
 import { validateSchemaName } from './identifiers.js';
+import { parseOptions } from './options.js';
 import { transaction } from './transaction.js';
 
 /** One numbered file of `sql/`. */
@@ -39,12 +41,22 @@ export function loadMigrations(schema: string): Migration[] {
     .sort((a, b) => a.version - b.version);
 }
 
+const migrateOptions = z.strictObject({ dryRun: z.boolean().optional() });
+
 /**
  * Applies pending migrations forward-only, each in its own transaction. Every transaction
  * first takes a transaction-level advisory lock keyed on the schema, so any number of
  * processes may migrate at once: they queue on the lock and the late ones find nothing to do.
  */
-export async function migrate(sql: Sql, schema: string, { dryRun = false } = {}): Promise<MigrateResult> {
+export async function migrate(
+  sql: Sql,
+  schema: string,
+  options: { dryRun?: boolean } = {},
+): Promise<MigrateResult> {
+  if (typeof sql !== 'function' || typeof (sql as { unsafe?: unknown }).unsafe !== 'function') {
+    throw new PgschedValidationError('migrate.sql', sql, 'expected a postgres.js client');
+  }
+  const { dryRun = false } = parseOptions(migrateOptions, options, 'migrate.options');
   const migrations = loadMigrations(schema);
   const latest = migrations.at(-1)?.version ?? 0;
   const applied: number[] = [];

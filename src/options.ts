@@ -1,6 +1,9 @@
 import { z } from 'zod';
-import { type Duration, parseDuration } from './duration.js';
+import { type Duration, MAX_TIMER_MS, parseDuration } from './duration.js';
 import { PgschedValidationError } from './errors.js';
+import { isStorableText, UNSTORABLE_TEXT } from './identifiers.js';
+import { INSTANT_RANGE, MAX_INSTANT, MIN_INSTANT, parseIsoDateTime } from './schedule/triggers/instant.js';
+import { Zone } from './schedule/triggers/zone.js';
 
 /** How long to wait before retry n (1-based count of failed attempts). */
 export interface BackoffOptions {
@@ -30,13 +33,16 @@ export interface JobOptions {
   delivery?: 'at-least-once' | 'at-most-once';
 }
 
+/** A zod field for text stored in a `text` column (keys): 1–max characters, no NUL or lone surrogate. */
+export const textField = (max: number) => z.string().min(1).max(max).refine(isStorableText, UNSTORABLE_TEXT);
+
 const int32 = z.number().int().min(-2_147_483_648).max(2_147_483_647);
 
-/** A zod field for a Duration, parsed to milliseconds. */
-export const duration = (allowZero: boolean) =>
+/** A zod field for a Duration, parsed to milliseconds and bounded (see duration.ts). */
+export const duration = (allowZero: boolean, max?: number) =>
   z.union([z.number(), z.string()]).transform((value, ctx) => {
     try {
-      return parseDuration('', value, { allowZero });
+      return parseDuration('', value, { allowZero, max });
     } catch (error) {
       ctx.addIssue({ code: 'custom', message: (error as PgschedValidationError).expected });
       return z.NEVER;
@@ -57,8 +63,9 @@ export const jobOptionShape = {
     .optional(),
   priority: int32.optional(),
   maxAttempts: z.number().int().min(1).max(1_000_000).optional(),
-  timeout: duration(false).optional(),
-  visibilityTimeout: duration(false).optional(),
+  // integer columns, and the worker's timers
+  timeout: duration(false, MAX_TIMER_MS).optional(),
+  visibilityTimeout: duration(false, MAX_TIMER_MS).optional(),
   backoff: backoffSchema.optional(),
   delivery: z.enum(['at-least-once', 'at-most-once']).optional(),
 };
@@ -77,13 +84,16 @@ export function parseOptions<T extends z.ZodType>(schema: T, input: unknown, fie
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
     const path = [...issue.path, key];
-    throw new PgschedValidationError(`${field}.${path.join('.')}`, valueAt(input, path), 'unknown option');
+    throw new PgschedValidationError(fieldAt(field, path), valueAt(input, path), 'unknown option');
   }
-  const path = issue.path.join('.');
-  throw new PgschedValidationError(
-    path ? `${field}.${path}` : field,
-    valueAt(input, issue.path),
-    issue.message,
+  throw new PgschedValidationError(fieldAt(field, issue.path), valueAt(input, issue.path), issue.message);
+}
+
+/** `start.options` + ['queues', 1] → `start.options.queues[1]`, as the hand-written checks name them. */
+function fieldAt(field: string, path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (name, key) => (typeof key === 'number' ? `${name}[${key}]` : `${name}.${String(key)}`),
+    field,
   );
 }
 
@@ -93,12 +103,31 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
-/** Accepts a Date or an ISO-8601 string; anything else (or an invalid date) is an error. */
+/** A full date-time with `Z` or an offset, or a bare date (UTC midnight, as `new Date` reads it). */
+const ABSOLUTE_ISO = /^\d{4}-\d{2}-\d{2}(?:[T ].*(?:Z|[+-]\d{2}(?::?\d{2})?))?$/i;
+
+/**
+ * Accepts a Date or an ISO 8601 string within the storable range; anything else (or an invalid
+ * date) is an error. Strings must say their offset: `new Date` would read '2026-01-01T09:00' in the
+ * process's zone, and also takes non-ISO text such as '1/2/2026' or '0' (the year 2000).
+ */
 export const dateSchema = z.union([z.date(), z.string()]).transform((value, ctx) => {
-  const date = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(date.getTime())) {
-    ctx.addIssue({ code: 'custom', message: 'expected a valid Date or ISO 8601 string' });
+  const ms =
+    value instanceof Date
+      ? value.getTime()
+      : ABSOLUTE_ISO.test(value.trim())
+        ? parseIsoDateTime(value.trim(), Zone.utc)
+        : null;
+  if (ms === null || Number.isNaN(ms)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: "expected a valid Date or an ISO 8601 date-time with an offset, e.g. '2026-01-01T09:00:00Z'",
+    });
     return z.NEVER;
   }
-  return date;
+  if (ms < MIN_INSTANT || ms > MAX_INSTANT) {
+    ctx.addIssue({ code: 'custom', message: `expected a time ${INSTANT_RANGE}` });
+    return z.NEVER;
+  }
+  return new Date(ms);
 });

@@ -51,8 +51,27 @@ export function storableText(text: string): string {
   return text.toWellFormed().replaceAll('\u0000', '\uFFFD');
 }
 
-function strictReplacer(key: string, value: unknown): unknown {
+/**
+ * Throws on what JSON.stringify would drop or change without a word, so an accepted payload reads
+ * back equal: Maps and Sets (they become `{}`), symbol keys (dropped) and `undefined` in arrays
+ * (it becomes null). An `undefined` property is left out, as for an optional field.
+ */
+function strictReplacer(this: unknown, key: string, value: unknown): unknown {
   const type = typeof value;
+  if (type === 'object') {
+    if (value !== null && !Array.isArray(value)) {
+      if (value instanceof Map || value instanceof Set) {
+        throw new TypeError(`${value.constructor.name} at key "${key}" cannot be stored as JSON`);
+      }
+      if (Object.getOwnPropertySymbols(value).length > 0) {
+        throw new TypeError(`symbol-keyed property at key "${key}" cannot be stored as JSON`);
+      }
+    }
+    return value;
+  }
+  if (type === 'undefined' && Array.isArray(this)) {
+    throw new TypeError(`undefined at index ${key} would be stored as null`);
+  }
   if (type === 'function' || type === 'symbol') {
     throw new TypeError(`${type} at key "${key}" cannot be stored as JSON`);
   }

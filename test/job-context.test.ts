@@ -33,6 +33,7 @@ describe('ctx.job', () => {
       attempt: 1,
       maxAttempts: job.maxAttempts,
       key: 'ctx-key',
+      group: null,
       runAt: new Date('2020-01-02T03:04:05.678Z'),
       createdAt: new Date('2020-01-02T03:04:05.001Z'),
       schedule: null,

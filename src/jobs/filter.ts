@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { PgschedValidationError } from '../errors.js';
-import { dateSchema, parseOptions } from '../options.js';
+import { dateSchema, parseOptions, textField } from '../options.js';
 import type { JobFilter } from './queries.js';
 import type { JobState } from './types.js';
 
@@ -36,9 +36,10 @@ const filterShape = {
     .string()
     .regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'expected 1–100 characters of A-Z a-z 0-9 _ . : -')
     .optional(),
-  name: z.string().min(1).max(200, 'expected a non-empty string of at most 200 characters').optional(),
-  group: z.string().min(1).max(200, 'expected a string of 1–200 characters').optional(),
-  key: z.string().min(1).max(1_000, 'expected a non-empty string of at most 1,000 characters').optional(),
+  // Text PostgreSQL can compare: a NUL would fail the statement rather than match nothing.
+  name: textField(200).optional(),
+  group: textField(200).optional(),
+  key: textField(1_000).optional(),
   since: dateSchema.optional(),
 };
 const listSchema = z.strictObject({

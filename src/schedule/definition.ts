@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../duration.js';
+import { MAX_TIMER_MS, parseDuration } from '../duration.js';
 import { PgschedValidationError } from '../errors.js';
 import { validateJobName } from '../identifiers.js';
 import { jobOptionShape, parseOptions } from '../options.js';
@@ -53,13 +53,7 @@ export async function parseSchedule(
   nameField: string,
   field: string,
 ): Promise<ParsedSchedule> {
-  if (typeof name !== 'string' || name.length < 1 || name.length > 200) {
-    throw new PgschedValidationError(
-      nameField,
-      name,
-      'expected a non-empty string of at most 200 characters',
-    );
-  }
+  const scheduleName = validateJobName(nameField, name);
   const o = parseOptions(scheduleSchema, options, field);
   validateJobName(`${field}.job`, o.job);
   const spec = {
@@ -90,7 +84,7 @@ export async function parseSchedule(
     overlap: o.overlap ?? 'allow',
   };
   return {
-    name,
+    name: scheduleName,
     definition,
     trigger,
     expectedVersion: o.expectedVersion,
@@ -115,10 +109,9 @@ function instantOf(field: string, value: unknown, tz: unknown): Date {
   return new Date(parseInstant(field, value, Zone.parse(`${field}.tz`, tz)));
 }
 
+/** misfire_grace_ms is an integer column. */
 function parseGrace(field: string, value: unknown): number {
-  const ms = parseDuration(field, value);
-  if (ms > 2_147_483_647) throw new PgschedValidationError(field, value, 'expected at most 24 days');
-  return ms;
+  return parseDuration(field, value, { max: MAX_TIMER_MS });
 }
 
 function parseCatchUp(field: string, value: unknown): ScheduleDefinition['catchUp'] {

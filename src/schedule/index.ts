@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { PgschedValidationError } from '../errors.js';
+import { validateJobName } from '../identifiers.js';
 import type { Registry } from '../registry.js';
 import { type ParsedSchedule, parseSchedule } from './definition.js';
 import { createScheduleReader } from './read.js';
@@ -30,10 +31,7 @@ export interface SchedulesDeps {
 }
 
 function nameArg(field: string, name: unknown): string {
-  if (typeof name !== 'string' || name.length < 1 || name.length > 200) {
-    throw new PgschedValidationError(field, name, 'expected a non-empty string of at most 200 characters');
-  }
-  return name;
+  return validateJobName(field, name);
 }
 
 /** Everything the Pgsched class exposes about schedules, so that client.ts only delegates. */

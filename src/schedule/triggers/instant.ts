@@ -10,18 +10,28 @@ const ISO_DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
 
 /**
+ * The instants pgsched stores (run times, schedule windows and fire times): from the Unix epoch to
+ * the end of year 9999. Past 9999 the driver sends a 6-digit ISO year PostgreSQL rejects; before
+ * year 100 it reads PostgreSQL's answer back as 19xx or 20xx, and before standard time zones
+ * (most zones, before 1970) PostgreSQL prints offsets with seconds that a Date cannot parse.
+ */
+export const MIN_INSTANT = 0;
+export const MAX_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+export const INSTANT_RANGE = 'from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z';
+
+/**
  * Epoch milliseconds of a Date or an ISO 8601 date-time string. A string without an offset is a wall
  * time in `zone`: a repeated time means its first occurrence, a skipped one the end of the gap.
  */
 export function parseInstant(field: string, value: unknown, zone: Zone): number {
-  if (value instanceof Date) {
-    const ms = value.getTime();
-    if (Number.isNaN(ms)) throw new PgschedValidationError(field, value, DATE_TIME_EXPECTED);
-    return ms;
+  let ms: number | null = null;
+  if (value instanceof Date) ms = value.getTime();
+  else if (typeof value === 'string') ms = parseIsoDateTime(value.trim(), zone);
+  if (ms === null || Number.isNaN(ms)) throw new PgschedValidationError(field, value, DATE_TIME_EXPECTED);
+  if (ms < MIN_INSTANT || ms > MAX_INSTANT) {
+    throw new PgschedValidationError(field, value, `expected a time ${INSTANT_RANGE}`);
   }
-  const parsed = typeof value === 'string' ? parseIsoDateTime(value.trim(), zone) : null;
-  if (parsed === null) throw new PgschedValidationError(field, value, DATE_TIME_EXPECTED);
-  return parsed;
+  return ms;
 }
 
 /** Epoch milliseconds of an ISO 8601 date or date-time, or null if `text` is not one. */

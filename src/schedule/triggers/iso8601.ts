@@ -1,5 +1,5 @@
 import { PgschedValidationError } from '../../errors.js';
-import { daysInMonth, parseIsoDateTime, wallOf } from './instant.js';
+import { daysInMonth, MAX_INSTANT, parseIsoDateTime, wallOf } from './instant.js';
 import type { Sequence } from './types.js';
 import { DAY, HOUR, MINUTE, SECOND, type Zone } from './zone.js';
 
@@ -84,7 +84,11 @@ function occurrenceOf(zone: Zone, start: number, period: Period): (k: number) =>
     const y = year + Math.floor(monthIndex / 12);
     const m = monthIndex - Math.floor(monthIndex / 12) * 12;
     const d = Math.min(day, daysInMonth(y, m)) + k * period.days;
+    const wallTime = wallOf(y, m, d) + timeOfDay;
+    // Huge periods (P999999999Y) leave the Date range (NaN), where the zone lookup would throw: such
+    // an occurrence is past every storable time, which ends the schedule (see clipToWindow).
+    if (!(wallTime <= MAX_INSTANT + DAY)) return Number.POSITIVE_INFINITY;
     // Calendar maths on the wall clock, then back to an instant (a time in a DST gap means the gap's end).
-    return zone.toInstant(wallOf(y, m, d) + timeOfDay) + k * period.exactMs;
+    return zone.toInstant(wallTime) + k * period.exactMs;
   };
 }

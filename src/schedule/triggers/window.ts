@@ -1,5 +1,5 @@
 import { PgschedValidationError } from '../../errors.js';
-import { parseInstant } from './instant.js';
+import { MAX_INSTANT, parseInstant } from './instant.js';
 import type { Sequence, Trigger, TriggerKind } from './types.js';
 import type { Zone } from './zone.js';
 
@@ -29,13 +29,15 @@ export function parseWindow(field: string, spec: { startAt?: unknown; endAt?: un
  * purpose: whatever a preview or catch-up lists is exactly what the ticker will fire, one at a time.
  */
 export function clipToWindow(kind: TriggerKind, sequence: Sequence, window: Window): Trigger {
-  const until = window.endAt ?? Number.POSITIVE_INFINITY;
+  // No fire time past what a timestamptz column and a Date both hold (calendar arithmetic of huge
+  // ISO periods would otherwise give NaN or year 10000+, which the ticker could not store).
+  const until = Math.min(window.endAt ?? MAX_INSTANT, MAX_INSTANT);
   // Fire times are whole milliseconds, so "strictly after startAt − 1ms" is "at or after startAt".
   const floor = window.startAt === null ? Number.NEGATIVE_INFINITY : window.startAt - 1;
 
   const nextAfter = (after: number): number | null => {
     const next = sequence.nextAfter(Math.max(after, floor), until);
-    return next === null || next > until ? null : next;
+    return next === null || !(next <= until) ? null : next;
   };
 
   return {
