@@ -16,12 +16,19 @@ export interface SoakFindings {
     missing: number;
     /** Longest time between two consecutive occurrences being enqueued. */
     longestGapMs: number;
+    /** When that gap began and ended, in ms since the drain started. */
+    longestGapBetween: [number, number];
     leaderTimeoutMs: number;
   };
 }
 
 /** What the database says after a soak. */
-export async function analyse(sql: Sql, fleet: Fleet, leaderTimeoutMs: number): Promise<SoakFindings> {
+export async function analyse(
+  sql: Sql,
+  fleet: Fleet,
+  leaderTimeoutMs: number,
+  startedAt: number,
+): Promise<SoakFindings> {
   const states = Object.fromEntries(
     (
       await sql<{ state: string; n: number }[]>`
@@ -50,6 +57,9 @@ export async function analyse(sql: Sql, fleet: Fleet, leaderTimeoutMs: number): 
   const last = ticks.at(-1)?.fire_at.getTime() ?? 0;
   const created = ticks.map((t) => t.created_at.getTime()).sort((a, b) => a - b);
   const gaps = created.slice(1).map((t, i) => t - created[i]!);
+  const widest = gaps.indexOf(Math.max(0, ...gaps));
+  const longestGapBetween: [number, number] =
+    widest < 0 ? [0, 0] : [created[widest]! - startedAt, created[widest + 1]! - startedAt];
   return {
     states,
     repeated,
@@ -59,6 +69,7 @@ export async function analyse(sql: Sql, fleet: Fleet, leaderTimeoutMs: number): 
       duplicates: ticks.length - distinct.size,
       missing: ticks.length === 0 ? 0 : (last - first) / 1_000 + 1 - distinct.size,
       longestGapMs: Math.max(0, ...gaps),
+      longestGapBetween,
       leaderTimeoutMs,
     },
   };

@@ -36,6 +36,13 @@ export interface SoakReport extends SoakFindings {
    * held it (sampled every 200 ms). The bound to hold: `leaderTimeout` + 1 s for a freeze.
    */
   takeovers: { cause: 'kill' | 'freeze'; ms: number }[];
+  /**
+   * What the soak did and saw, in ms since the drain started: kills, freezes (and thaws),
+   * restarts, and leadership changes. The longest cron gap is explained from these.
+   */
+  events: { at: number; what: string }[];
+  /** The events inside the longest gap between two occurrences (the gap's start and end included). */
+  longestGapEvents: { at: number; what: string }[];
   kills: number;
   freezes: number;
   restartsDone: { mode: RestartMode; atCompleted: number }[];
@@ -75,6 +82,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     await pgsched.schedule('soak-tick', { every: '1s', job: 'soak-tick' });
     for (let i = 0; i < o.processes; i++) await fleet.spawn();
     const started = Date.now();
+    const events: SoakReport['events'] = [];
+    const note = (what: string) => events.push({ at: Date.now() - started, what });
     log(`soak: ${o.jobs} jobs, ${o.processes} processes, started`);
 
     let kills = 0;
@@ -90,10 +99,22 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       if (pid === undefined || pid === leaderPid) return;
       if (leaderLost && pid !== leaderLost.pid) {
         takeovers.push({ cause: leaderLost.cause, ms: Date.now() - leaderLost.at });
+        note(`leader ${pid} took over from ${leaderLost.pid} (${leaderLost.cause})`);
         leaderLost = undefined;
       }
       leaderPid = pid;
     };
+    // On a timer of its own: the progress loop below stops while Postgres restarts.
+    let sampling = false;
+    timers.push(
+      setInterval(() => {
+        if (sampling) return;
+        sampling = true;
+        void sampleLeader().finally(() => {
+          sampling = false;
+        });
+      }, 200),
+    );
     let busy = false; // one fault at a time: a kill never lands in the middle of a restart
     const scheduleKill = () => {
       const [a, b] = o.killEveryMs;
@@ -107,6 +128,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
               busy = false;
               if (pid) {
                 kills++;
+                note(`killed ${pid}${pid === leaderPid ? ' (leader)' : ''}`);
                 if (pid === leaderPid) leaderLost = { cause: 'kill', at, pid };
               }
             }
@@ -121,7 +143,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       timers.push(
         setInterval(() => {
           const pid = fleet.freezeOne(random, o.freezeForMs);
-          if (pid) freezes++;
+          if (pid) {
+            freezes++;
+            note(`froze ${pid} for ${o.freezeForMs} ms${pid === leaderPid ? ' (leader)' : ''}`);
+          }
           if (pid && pid === leaderPid) leaderLost ??= { cause: 'freeze', at: Date.now(), pid };
         }, o.freezeEveryMs),
       );
@@ -134,7 +159,6 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     while (completed < o.jobs) {
       if (Date.now() - started > o.deadlineMs) throw new Error(`soak: not drained within ${o.deadlineMs} ms`);
       await new Promise((r) => setTimeout(r, 200));
-      await sampleLeader();
       const now = await sql<{ n: number }[]>`
         select count(*)::int as n from pgsched.jobs where name = 'soak' and state = 'completed'`
         .then(([row]) => row!.n)
@@ -151,6 +175,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         log(`soak: restart -m ${next} at ${completed} completed`);
         await restartPostgres(server, next, 500);
         restartsDone.push({ mode: next, atCompleted: completed });
+        note(`restarted postgres -m ${next}`);
         busy = false;
       }
     }
@@ -162,13 +187,17 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     await new Promise((r) => setTimeout(r, o.freezeForMs + 500));
     const finalExitCodes = await fleet.stopAll();
     log(`soak: drained in ${drainMs} ms`);
-    const findings = await analyse(sql, fleet, o.leaderTimeoutMs);
+    const findings = await analyse(sql, fleet, o.leaderTimeoutMs, started);
+    const [from, to] = findings.cron.longestGapBetween;
+    const longestGapEvents = events.filter((e) => e.at >= from - 1_000 && e.at <= to);
     const { log: _log, random: _random, ...options } = o;
     return {
       options,
       drainMs,
       longestStallMs,
       takeovers,
+      events,
+      longestGapEvents,
       kills,
       freezes,
       restartsDone,
