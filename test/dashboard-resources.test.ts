@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createDashboard } from '../src/dashboard/index.js';
 import type { Pgsched } from '../src/index.js';
-import { bearer, caller } from './support/dashboard.js';
+import { type caller, dashboardWithFailedJob } from './support/dashboard.js';
 import { useTestDb, waitFor } from './support/db.js';
 
 const db = await useTestDb();
@@ -10,18 +9,7 @@ let call: ReturnType<typeof caller>;
 let failedId: string;
 
 beforeAll(async () => {
-  pgsched = db.pgsched();
-  await pgsched.migrate();
-  pgsched.define('boom', async () => {
-    throw new Error('kaboom');
-  });
-  pgsched.define('slow', async (_p, ctx) => {
-    await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
-  });
-  call = caller(createDashboard({ pgsched, basePath: '/dash', auth: { token: 's3cret' } }), bearer('s3cret'));
-  failedId = await pgsched.enqueue('boom', { n: 1 }, { maxAttempts: 1, queue: 'api' });
-  await pgsched.start({ concurrency: 2, pollInterval: 100, queues: ['api'] });
-  await waitFor(async () => (await pgsched.getJob(failedId))?.state === 'failed');
+  ({ pgsched, call, failedId } = await dashboardWithFailedJob(db));
 });
 
 describe('jobs', () => {

@@ -1,4 +1,5 @@
-import type { Dashboard } from '../../src/dashboard/index.js';
+import { createDashboard, type Dashboard } from '../../src/dashboard/index.js';
+import { type TestDb, waitFor } from './db.js';
 
 export interface Reply {
   status: number;
@@ -50,3 +51,26 @@ export function caller(
 export const bearer = (token: string) => `Bearer ${token}`;
 export const basic = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+/**
+ * The API tests' common set-up: a migrated, started instance with a `boom` job that has failed
+ * (queue `api`) and a `slow` job that runs until aborted, behind `/dash` with a bearer token.
+ */
+export async function dashboardWithFailedJob(db: TestDb) {
+  const pgsched = db.pgsched();
+  await pgsched.migrate();
+  pgsched.define('boom', async () => {
+    throw new Error('kaboom');
+  });
+  pgsched.define('slow', async (_p, ctx) => {
+    await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+  });
+  const call = caller(
+    createDashboard({ pgsched, basePath: '/dash', auth: { token: 's3cret' } }),
+    bearer('s3cret'),
+  );
+  const failedId = await pgsched.enqueue('boom', { n: 1 }, { maxAttempts: 1, queue: 'api' });
+  await pgsched.start({ concurrency: 2, pollInterval: 100, queues: ['api'] });
+  await waitFor(async () => (await pgsched.getJob(failedId))?.state === 'failed');
+  return { pgsched, call, failedId };
+}
