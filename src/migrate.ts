@@ -68,6 +68,8 @@ export async function migrate(
   for (const migration of pending) {
     await transaction(sql, async (tx) => {
       await tx`select pg_advisory_xact_lock(hashtext(${`pgsched:migrate:${schema}`}))`;
+      // "already exists, skipping" notices would reach a default client's console.log twice per file.
+      await tx`set local client_min_messages = warning`;
       await tx`create schema if not exists ${tx(schema)}`;
       await tx`create table if not exists ${tx(schema)}.migrations (
         version integer primary key, name text not null, applied_at timestamptz not null default now())`;

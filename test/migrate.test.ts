@@ -1,3 +1,4 @@
+import postgres from 'postgres';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations, Pgsched, PgschedSchemaTooNewError } from '../src/index.js';
 import { runCli } from './support/cli.js';
@@ -34,6 +35,16 @@ describe('migrations', () => {
     expect(first.applied).toEqual(loadMigrations('fromcode').map((m) => m.version));
     const second = await q.migrate();
     expect(second).toMatchObject({ applied: [], pending: [], currentVersion: latest });
+  });
+
+  it("prints nothing through a default client's notice handler, first run or later", async () => {
+    const notices: string[] = [];
+    const sql = postgres(db.url, { max: 1, onnotice: (n) => notices.push(String(n.message)) });
+    const q = new Pgsched({ sql, schema: 'quiet_notices', logger: testLogger });
+    expect((await q.migrate()).applied.length).toBeGreaterThan(3);
+    expect((await q.migrate()).applied).toEqual([]);
+    expect(notices).toEqual([]);
+    await sql.end();
   });
 
   it('dry run prints the SQL and changes nothing', async () => {
