@@ -73,6 +73,8 @@ describe('a frozen leader (SIGSTOP)', () => {
     expect(lost).toBeDefined();
     expect(a.messages.slice(seenBeforeWake).filter((m) => m.leader === true)).toEqual([]);
     expect(b.child.exitCode).toBeNull();
+    // A direct connection hears its own LISTEN probe: no pooler warning.
+    expect(a.messages.filter((m) => String(m.log).startsWith('LISTEN receives no'))).toEqual([]);
 
     // No occurrence was enqueued twice, and the schedule kept firing (no gap past the timeout).
     const fired = await occurrences();

@@ -42,7 +42,10 @@ describe.runIf(havePgBouncer())('through PgBouncer in transaction mode (2 server
     };
     const a = await startWorkerProcess(env);
     const b = await startWorkerProcess(env);
-    procs.push(a, b);
+    // Started without pollOnly, as a user who missed the README's advice would: it must say so.
+    const { POLL_ONLY: _pollOnly, ...withListen } = env;
+    const c = await startWorkerProcess({ ...withListen, QUEUES: 'idle', LEADER: '0', LEADER_LOG: '1' });
+    procs.push(a, b, c);
 
     // Ask both processes at the same moments whether they lead, every 50 ms, for the whole test.
     const samples: [boolean, boolean][] = [];
@@ -94,6 +97,11 @@ describe.runIf(havePgBouncer())('through PgBouncer in transaction mode (2 server
     const led = samples.filter(([x, y]) => x || y).length;
     expect(led / samples.length).toBeGreaterThan(0.8);
 
+    const warned = await c.waitFor(
+      (m) => typeof m.log === 'string' && m.log.startsWith('LISTEN receives no'),
+      15_000,
+    );
+    expect(warned.log).toContain('pollOnly');
     const enqueued = new Set(ids);
     const runsOfEnqueued = () => [...a.ran, ...b.ran].filter((id) => enqueued.has(id));
     await waitFor(() => new Set(runsOfEnqueued()).size === ids.length, 5_000);

@@ -47,7 +47,7 @@ export function createWorker(
     s.schema,
     s.queues,
     { jobs: `${s.schema}.jobs`, cancel: `${s.schema}.cancel` },
-    { pollIntervalMs: s.pollIntervalMs },
+    { pollIntervalMs: s.pollIntervalMs, probeSql: sql },
     logger,
   );
   return new Worker(

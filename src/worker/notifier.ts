@@ -1,8 +1,17 @@
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 
+/** How long the LISTEN probe's NOTIFY may take to arrive before the warning. */
+const PROBE_WAIT_MS = 5_000;
+
 export interface NotifierOptions {
   pollIntervalMs: number;
+  /**
+   * A client other than the LISTEN one (the worker's pool): right after LISTEN, it sends one NOTIFY
+   * that the LISTEN connection must receive, or a warning says that wake-ups are not arriving (a
+   * transaction pooler between us and the server) and that jobs are found by polling only.
+   */
+  probeSql?: Sql;
 }
 
 /**
@@ -13,6 +22,7 @@ export interface NotifierOptions {
 export class Notifier {
   #timer: NodeJS.Timeout | undefined;
   #unlisten: (() => Promise<void>) | undefined;
+  #probeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     /** The client to LISTEN on; null: rely on polling alone (PgBouncer transaction pooling). */
@@ -28,7 +38,16 @@ export class Notifier {
     this.#timer.unref?.();
     if (!this.sql) return;
     try {
-      const jobs = await this.sql.listen(this.channels.jobs, onWake, onWake);
+      const probe = `probe:${process.pid}:${Math.random().toString(36).slice(2)}`;
+      let heard = false;
+      const jobs = await this.sql.listen(
+        this.channels.jobs,
+        (payload) => {
+          if (payload === probe) heard = true;
+          onWake();
+        },
+        onWake,
+      );
       const cancel = await this.sql.listen(this.channels.cancel, (payload) => {
         const [id, attempt] = payload.split(':');
         if (id && attempt) onCancel(id, Number(attempt));
@@ -36,13 +55,32 @@ export class Notifier {
       this.#unlisten = async () => {
         await Promise.allSettled([jobs.unlisten(), cancel.unlisten()]);
       };
+      if (this.options.probeSql) this.#probe(this.options.probeSql, probe, () => heard);
     } catch (error) {
       // Polling still runs; postgres.js keeps retrying the LISTEN connection on its own.
       this.logger.warn({ err: error }, 'LISTEN failed; relying on polling until it recovers');
     }
   }
 
+  /** Not awaited: start() does not wait for it, and a failure only leaves the warning out. */
+  #probe(sql: Sql, payload: string, heard: () => boolean): void {
+    this.#probeTimer = setTimeout(() => {
+      if (heard()) return;
+      this.logger.warn(
+        { channel: this.channels.jobs },
+        'LISTEN receives no notifications (a transaction pooler such as PgBouncer?): jobs are found ' +
+          'by polling only; use start({ pollOnly: true }) or start({ listenUrl }) with a direct URL',
+      );
+    }, PROBE_WAIT_MS);
+    this.#probeTimer.unref?.();
+    sql`select pg_notify(${this.channels.jobs}, ${payload})`.catch((error) => {
+      clearTimeout(this.#probeTimer);
+      this.logger.debug({ err: error }, 'LISTEN probe not sent');
+    });
+  }
+
   async stop(): Promise<void> {
+    clearTimeout(this.#probeTimer);
     clearInterval(this.#timer);
     await this.#unlisten?.();
   }
