@@ -4,11 +4,16 @@
  * batch k is being completed. This bounds what any worker built on these statements can do.
  */
 
+import { pino } from 'pino';
+import { ownClient } from '../../src/connections.ts';
 import { createQueries } from '../../src/queries.ts';
 import { toSettleBatch } from '../../src/worker/settlement.ts';
 import { createDatabase, type Server, settle } from './db.ts';
 import { log } from './log.ts';
 import { pgjs } from './pg.ts';
+
+const silent = pino({ level: 'silent' });
+
 import { rate } from './stats.ts';
 import { pgsched } from './systems/pgsched.ts';
 
@@ -35,8 +40,9 @@ export async function measureRaw(
 ): Promise<RawResult> {
   const db = await createDatabase(server, `bench_raw_${batch}_${process.pid}`);
   const setup = pgjs(db.url, { max: 1 });
-  const claimer = pgjs(db.url, { max: 1 });
-  const completer = pgjs(db.url, { max: 1 });
+  // The connections a pgsched worker opens for itself (src/connections.ts), one for each loop.
+  const claimer = ownClient(pgjs(db.url), 1, silent, 'raw-claim');
+  const completer = ownClient(pgjs(db.url), 1, silent, 'raw-settle');
   try {
     const producer = await pgsched.producer(db.url); // pgsched's migrate() and enqueueMany()
     for (let start = 0; start < jobs; start += 1000) {

@@ -54,8 +54,8 @@ const notes = [
     '(12.x, and 11.x) needs Node >= 22, graphile-worker 0.18 needs Node >= 22.18.',
   await bullmqNote(),
   'pgsched runs as its README tells users: a plain postgres(url) client (no socket factory, no driver options), ' +
-    'nothing connected before start(), start() inside the timed drain. The raw baseline uses postgres.js through ' +
-    'pg.ts, which sets TCP_NODELAY (postgres.js 3.4 does not); the peers use node-postgres, which sets it itself.',
+    'nothing connected before start(), start() inside the timed drain. The raw baseline runs on the connections pgsched opens for its own worker (src/connections.ts, ' +
+    'TCP_NODELAY set by the library); the peers use node-postgres, which sets it itself.',
   'Enqueue: bulk API, 1,000 jobs per call, one call at a time, row count checked afterwards. Drain: from the ' +
     "worker's start (in a forked process; pgsched's start() opens its connections inside the timed span) until the database shows every job completed (or removed, for " +
     'graphile-worker and pgsched with retention.completed 0). Latency: single enqueues 10 ms apart to the idle worker; handler-start time minus ' +
