@@ -8,42 +8,21 @@ import {
   type StartOptions,
 } from './client-options.js';
 import type { Duration } from './duration.js';
-import {
-  type EnqueueDeps,
-  type EnqueueManyOptions,
-  type EnqueueOptions,
-  enqueueMany,
-  enqueueOne,
-} from './enqueue.js';
+import { type EnqueueManyOptions, type EnqueueOptions, enqueueMany, enqueueOne } from './enqueue.js';
 import { PgschedError, PgschedValidationError } from './errors.js';
 import { validateSchemaName } from './identifiers.js';
-import {
-  createJobs,
-  type JobFilterOptions,
-  type JobManager,
-  type JobPage,
-  type ListJobsOptions,
-  ProgressWriter,
-  type QueueStats,
-} from './jobs/index.js';
-import { createManagement, type Job, parseJobId } from './management.js';
-import { MetricsCollector, type PgschedMetrics, readMetrics } from './metrics/index.js';
+import type { JobFilterOptions, JobPage, ListJobsOptions, QueueStats } from './jobs/index.js';
+import { type Job, parseJobId } from './management.js';
+import { type PgschedMetrics, readMetrics } from './metrics/index.js';
 import { type MigrateResult, migrate } from './migrate.js';
 import { parseOptions } from './options.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './payload.js';
-import { createQueries } from './queries.js';
-import { createQueues, type QueueInfo, type QueuePolicyOptions, type Queues } from './queues/index.js';
+import type { QueueInfo, QueuePolicyOptions } from './queues/index.js';
 import { type DefineOptions, type Handler, Registry } from './registry.js';
 import { type Runtime, startRuntime } from './runtime.js';
-import {
-  createSchedules,
-  type MissedOccurrences,
-  type Schedule,
-  type ScheduleOptions,
-  type Schedules,
-} from './schedule/index.js';
-import type { WorkerHooks } from './worker/hooks.js';
-import { createWorkerQueries, type WorkerInfo } from './workers/index.js';
+import type { MissedOccurrences, Schedule, ScheduleOptions } from './schedule/index.js';
+import { createServices, type Services } from './services.js';
+import type { WorkerInfo } from './workers/index.js';
 
 /** Payload and result types per job name, for typed `define`/`enqueue`/`getJob`. */
 export type JobMap = Record<string, { payload: unknown; result?: unknown }>;
@@ -58,16 +37,8 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
   readonly schema: string;
   readonly logger: Logger;
   readonly #registry = new Registry();
-  readonly #queries;
-  readonly #management;
-  readonly #jobs: JobManager;
-  readonly #workers;
-  readonly #metrics = new MetricsCollector();
-  readonly #hooks: WorkerHooks;
-  readonly #enqueueDeps: EnqueueDeps;
+  readonly #s: Services;
   readonly #random: () => number;
-  readonly #schedules: Schedules;
-  readonly #queues: Queues;
   #runtime: Runtime | undefined;
   #started = false;
 
@@ -77,23 +48,13 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
     this.schema = validateSchemaName('Pgsched.options.schema', opts.schema ?? 'pgsched');
     this.logger = opts.logger ?? pino({ name: 'pgsched', level: process.env.PGSCHED_LOG_LEVEL ?? 'info' });
     this.#random = opts.random ?? Math.random;
-    this.#queries = createQueries(this.sql, this.schema);
-    this.#jobs = createJobs(this.sql, this.schema);
-    this.#management = createManagement(this.sql, this.schema, this.#jobs);
-    this.#workers = createWorkerQueries(this.sql, this.schema);
-    const progress = new ProgressWriter(this.#jobs.queries, this.logger);
-    this.#hooks = {
-      progress: (workerId, row, json) => progress.write(workerId, row.id, row.attempt, row.claimed_at, json),
-      ended: (row, settlement, ms) => this.#metrics.record(row, settlement, ms),
-    };
-    this.#enqueueDeps = {
-      sql: this.sql,
-      queries: this.#queries,
-      registry: this.#registry,
-      maxPayloadBytes: opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
-    };
-    this.#queues = createQueues(this.sql, this.schema);
-    this.#schedules = createSchedules({ ...this.#enqueueDeps, schema: this.schema, logger: this.logger });
+    this.#s = createServices(
+      this.sql,
+      this.schema,
+      this.logger,
+      this.#registry,
+      opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+    );
   }
 
   /** Applies pending migrations (same as `npx pgsched migrate`). Safe to run from many processes at once. */
@@ -119,7 +80,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
     payload: Jobs[N]['payload'],
     options?: EnqueueOptions,
   ): Promise<string> {
-    return enqueueOne(this.#enqueueDeps, name, payload, options);
+    return enqueueOne(this.#s.enqueueDeps, name, payload, options);
   }
 
   /** Inserts any number of jobs in one statement and returns their ids in payload order. */
@@ -128,24 +89,24 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
     payloads: readonly Jobs[N]['payload'][],
     options?: EnqueueManyOptions,
   ): Promise<string[]> {
-    return enqueueMany(this.#enqueueDeps, name, payloads, options);
+    return enqueueMany(this.#s.enqueueDeps, name, payloads, options);
   }
 
   /** The job's row, or null if it does not exist (or was pruned). */
   getJob<N extends keyof Jobs & string = keyof Jobs & string>(
     id: string | number | bigint,
   ): Promise<Job<Jobs[N]['payload'], Jobs[N]['result']> | null> {
-    return this.#management.getJob(id) as Promise<Job<Jobs[N]['payload'], Jobs[N]['result']> | null>;
+    return this.#s.management.getJob(id) as Promise<Job<Jobs[N]['payload'], Jobs[N]['result']> | null>;
   }
 
   /** Cancels a pending or running job (a running job's signal is aborted). False if it was not cancellable. */
   cancel(id: string | number | bigint): Promise<boolean> {
-    return this.#management.cancel(id);
+    return this.#s.management.cancel(id);
   }
 
   /** Returns a failed or cancelled job to `pending`. False if it was in another state. */
   retry(id: string | number | bigint): Promise<boolean> {
-    return this.#management.retry(id);
+    return this.#s.management.retry(id);
   }
 
   /**
@@ -154,12 +115,12 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
    * on the job id, so jobs enqueued meanwhile never shift a page, and no job is seen twice.
    */
   async listJobs(options?: ListJobsOptions): Promise<JobPage> {
-    return this.#jobs.listJobs(options);
+    return this.#s.jobs.listJobs(options);
   }
 
   /** Deletes a pending or finished job. False if it does not exist or is running (cancel it first). */
   async deleteJob(id: string | number | bigint): Promise<boolean> {
-    return this.#jobs.deleteJob(parseJobId('deleteJob.id', id));
+    return this.#s.jobs.deleteJob(parseJobId('deleteJob.id', id));
   }
 
   /**
@@ -168,7 +129,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
    * and none while another unfinished job holds the key. The filter needs at least one field.
    */
   async retryJobs(filter: JobFilterOptions): Promise<number> {
-    return this.#jobs.retryJobs('retryJobs.filter', filter);
+    return this.#s.jobs.retryJobs('retryJobs.filter', filter);
   }
 
   /**
@@ -176,7 +137,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
    * have their signal aborted, as `cancel(id)` does. The filter needs at least one field.
    */
   async cancelJobs(filter: JobFilterOptions): Promise<number> {
-    return this.#jobs.cancelJobs('cancelJobs.filter', filter);
+    return this.#s.jobs.cancelJobs('cancelJobs.filter', filter);
   }
 
   /**
@@ -184,12 +145,12 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
    * over the last hour (counted as outcomes are written, so retention does not affect them).
    */
   stats(): Promise<QueueStats[]> {
-    return this.#jobs.stats();
+    return this.#s.jobs.stats();
   }
 
   /** Live pgsched processes of this schema (started and still beating), oldest first. */
   listWorkers(): Promise<WorkerInfo[]> {
-    return this.#workers.list();
+    return this.#s.workers.list();
   }
 
   /**
@@ -198,7 +159,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
    * `formatPrometheus()`, or feed them to your own registry.
    */
   metrics(): Promise<PgschedMetrics> {
-    return readMetrics(this.#jobs.queries, this.#metrics, this.isLeader);
+    return readMetrics(this.#s.jobs.queries, this.#s.metrics, this.isLeader);
   }
 
   /**
@@ -206,27 +167,27 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
    * are, `null` removes a limit). Limits are enforced by the database when jobs are claimed.
    */
   setQueue(name: string, options: QueuePolicyOptions): Promise<QueueInfo> {
-    return this.#queues.setQueue(name, options);
+    return this.#s.queues.setQueue(name, options);
   }
 
   /** No worker starts a job of the queue until it is resumed; running jobs are not interrupted. */
   pauseQueue(name: string): Promise<void> {
-    return this.#queues.pauseQueue(name);
+    return this.#s.queues.pauseQueue(name);
   }
 
   /** Lets workers start the queue's jobs again (they are woken at once). */
   resumeQueue(name: string): Promise<void> {
-    return this.#queues.resumeQueue(name);
+    return this.#s.queues.resumeQueue(name);
   }
 
   /** The queue's policy (null: no limit), whether it is paused, and its job counts by state. */
   getQueue(name: string): Promise<QueueInfo> {
-    return this.#queues.getQueue(name);
+    return this.#s.queues.getQueue(name);
   }
 
   /** Every queue that has a policy or jobs, by name. */
   listQueues(): Promise<QueueInfo[]> {
-    return this.#queues.listQueues();
+    return this.#s.queues.listQueues();
   }
 
   /**
@@ -237,42 +198,42 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
     name: string,
     options: ScheduleOptions<N, Jobs[N]['payload']>,
   ): Promise<Schedule> {
-    return this.#schedules.schedule(name, options);
+    return this.#s.schedules.schedule(name, options);
   }
 
   /** Deletes a schedule (its jobs stay). False if there was none. */
   unschedule(name: string): Promise<boolean> {
-    return this.#schedules.unschedule(name);
+    return this.#s.schedules.unschedule(name);
   }
 
   /** Stops a schedule from firing until resumed. False if there is no such schedule. */
   pauseSchedule(name: string): Promise<boolean> {
-    return this.#schedules.pause(name);
+    return this.#s.schedules.pause(name);
   }
 
   /** Resumes from now; occurrences during the pause are not caught up. False if there is no such schedule. */
   resumeSchedule(name: string): Promise<boolean> {
-    return this.#schedules.resume(name);
+    return this.#s.schedules.resume(name);
   }
 
   /** The schedule (definition, paused, version, next/last fire, run count…), or null. */
   getSchedule(name: string): Promise<Schedule | null> {
-    return this.#schedules.get(name);
+    return this.#s.schedules.get(name);
   }
 
   /** Every schedule, by name. */
   listSchedules(): Promise<Schedule[]> {
-    return this.#schedules.list();
+    return this.#s.schedules.list();
   }
 
   /** The next `n` fire times of a schedule, computed without enqueuing anything. */
   upcoming(name: string, n: number): Promise<Date[]> {
-    return this.#schedules.upcoming(name, n);
+    return this.#s.schedules.upcoming(name, n);
   }
 
   /** Occurrences that were skipped (catch-up or overlap policy), newest first. */
   missedOccurrences(name: string, options?: { limit?: number }): Promise<MissedOccurrences[]> {
-    return this.#schedules.misses(name, options);
+    return this.#s.schedules.misses(name, options);
   }
 
   /**
@@ -284,7 +245,7 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
     if (this.#started)
       throw new PgschedValidationError('start', 'called twice', 'this instance is already started');
     const opts = parseStartOptions(options);
-    await this.#schedules.syncOnStart(opts.schedules, opts.removeUnlistedSchedules ?? false);
+    await this.#s.schedules.syncOnStart(opts.schedules, opts.removeUnlistedSchedules ?? false);
     this.#started = true;
     try {
       this.#runtime = await startRuntime(
@@ -293,11 +254,11 @@ export class Pgsched<Jobs extends AnyJobs = AnyJobs> {
           schema: this.schema,
           logger: this.logger,
           registry: this.#registry,
-          schedules: this.#schedules,
-          workers: this.#workers,
-          hooks: this.#hooks,
+          schedules: this.#s.schedules,
+          workers: this.#s.workers,
+          hooks: this.#s.hooks,
           random: this.#random,
-          maxResultBytes: this.#enqueueDeps.maxPayloadBytes,
+          maxResultBytes: this.#s.enqueueDeps.maxPayloadBytes,
         },
         opts,
       );

@@ -7,6 +7,7 @@ import { Completer } from './completer.js';
 import type { WorkerConfig } from './config.js';
 import { type AbortReason, Attempt, type ExecutorDeps } from './executor.js';
 import { Heartbeat } from './heartbeat.js';
+import { Leases } from './leases.js';
 import type { Notifier } from './notifier.js';
 import { Prefetched } from './prefetched.js';
 import type { Settlement } from './settlement.js';
@@ -20,21 +21,8 @@ const MAX_CLAIMS_IN_FLIGHT = 2;
 export class Worker {
   readonly #running = new Map<string, Attempt>();
   readonly #prefetched: Prefetched;
-  readonly #buffer;
-  /**
-   * Every job this worker has claimed whose outcome is not yet written, with the claim that holds
-   * it: the heartbeat keeps their leases. Entries are only removed by the claim they belong to
-   * (its `claimed_at`, not its attempt number, which a snooze gives back), so the late outcome of
-   * an earlier claim can never drop the bookkeeping of a newer claim of the same job.
-   */
-  readonly #leases = new Map<string, ClaimedRow>();
+  readonly #leases = new Leases();
   readonly #sizer: ClaimSizer;
-  /**
-   * Claims (id → claimed_at) whose written outcome may let another job start (groups, keys,
-   * limited queues). By claim, as #leases: an earlier claim's late outcome must not consume a
-   * newer one's marker.
-   */
-  readonly #serial = new Map<string, string>();
   readonly #completer: Completer;
   readonly #heartbeat: Heartbeat;
   readonly #stopping = new AbortController();
@@ -60,12 +48,7 @@ export class Worker {
     private readonly logger: Logger,
   ) {
     this.#completer = new Completer(queries, config.workerId, config.deleteCompleted, logger, (written) => {
-      let unblocked = false;
-      for (const s of written) {
-        this.#release(s.id, s.claimedAt);
-        if (this.#serial.get(s.id) === s.claimedAt) unblocked = this.#serial.delete(s.id);
-      }
-      if (unblocked && !this.#stopping.signal.aborted) this.#requestFetch();
+      if (this.#leases.written(written) && !this.#stopping.signal.aborted) this.#requestFetch();
     });
     this.#executorDeps = {
       logger,
@@ -79,7 +62,7 @@ export class Worker {
       queries,
       config.workerId,
       logger,
-      () => [...this.#leases.values()],
+      () => this.#leases.rows(),
       (lost) => this.#onLeaseLost(lost),
     );
     this.#sizer = new ClaimSizer(config.concurrency, config.prefetch);
@@ -91,9 +74,12 @@ export class Worker {
       heartbeat: this.#heartbeat,
       recheckMs: config.recheckMs,
       isCurrent: (row) => this.#leases.get(row.id) === row,
-      forget: (row) => this.#release(row.id, row.claimed_at),
+      forget: (row) => this.#leases.release(row.id, row.claimed_at),
     });
-    this.#buffer = this.#prefetched.buffer;
+  }
+
+  get #buffer() {
+    return this.#prefetched.buffer;
   }
 
   /** This worker's id: `locked_by` of the jobs it runs, and its entry in the workers registry. */
@@ -221,9 +207,8 @@ export class Worker {
     for (const row of rows) {
       // The same job claimed again: our earlier attempt lost its lease (rescued) without us noticing.
       // #leases holds every job from its claim to its written outcome: one lookup, not a buffer scan.
-      if (this.#leases.has(row.id)) this.#interrupt(row.id, 'lease-lost');
-      this.#leases.set(row.id, row);
-      if (row.unblocks) this.#serial.set(row.id, row.claimed_at);
+      if (this.#leases.get(row.id)) this.#interrupt(row.id, 'lease-lost');
+      this.#leases.hold(row);
       this.#heartbeat.ensureFor(row.visibility_ms);
     }
     this.#buffer.push(rows, performance.now());
@@ -259,7 +244,7 @@ export class Worker {
     if (this.#running.get(id) === attempt) this.#running.delete(id);
     this.config.hooks?.ended(attempt.row, settlement, attempt.elapsedMs);
     if (settlement) this.#completer.add(settlement);
-    else this.#release(id, claimedAt);
+    else this.#leases.release(id, claimedAt);
     // Not synchronously: an interrupt lands here from inside the loops of #accept and #onLeaseLost,
     // which must take every affected row out of the buffer before anything else is dispatched.
     // One check for all the outcomes of a turn, rather than a closure and a microtask per job.
@@ -290,11 +275,6 @@ export class Worker {
   #interrupt(id: string, reason: AbortReason): void {
     this.#running.get(id)?.interrupt(reason);
     if (this.#buffer.remove(id)) this.#leases.delete(id);
-  }
-
-  /** Forgets a lease, unless a newer claim of the same job holds it by now. */
-  #release(id: string, claimedAt: string): void {
-    if (this.#leases.get(id)?.claimed_at === claimedAt) this.#leases.delete(id);
   }
 
   /** `lost` holds the claims the heartbeat asked about; a newer claim of the same job is kept. */
