@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ProcessResult } from './support/cli.js';
+import { type ProcessResult, runProcess } from './support/cli.js';
 import { type TestDb, useTestDb } from './support/db.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -13,23 +12,7 @@ beforeAll(async () => {
 
 /** `npm run demo -- --once`, exactly as a newcomer types it. */
 function npmRunDemoOnce(env: Record<string, string>): Promise<ProcessResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', 'demo', '--', '--once'], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runProcess('npm', ['run', '--silent', 'demo', '--', '--once'], env, ROOT);
 }
 
 describe('npm run demo -- --once', () => {

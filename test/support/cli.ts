@@ -9,14 +9,16 @@ export interface ProcessResult {
   stderr: string;
 }
 
-/** Runs a TypeScript file under tsx in its own process and collects its output. */
-export function runTsx(
-  file: string,
+/** Runs a command in its own process and collects its output. */
+export function runProcess(
+  command: string,
   args: string[],
   env: Record<string, string | undefined>,
+  cwd?: string,
 ): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+    const child = spawn(command, args, {
+      cwd,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -31,6 +33,15 @@ export function runTsx(
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Runs a TypeScript file under tsx in its own process and collects its output. */
+export function runTsx(
+  file: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<ProcessResult> {
+  return runProcess(process.execPath, ['--import', 'tsx', file, ...args], env);
 }
 
 /** Runs `pgsched …` (the TypeScript source) with DATABASE_URL unset unless given. */
