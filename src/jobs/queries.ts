@@ -1,6 +1,6 @@
 import type { Sql } from 'postgres';
 import { pgArray } from '../pg-array.js';
-import type { JobAttempt, JobError, JobState } from './types.js';
+import type { Job, JobAttempt, JobState } from './types.js';
 
 /** A validated filter of listJobs, retryJobs and cancelJobs; null fields do not filter. */
 export interface JobFilter {
@@ -14,35 +14,13 @@ export interface JobFilter {
   ids: string[] | null;
 }
 
-/** A job row as selected, before attempts are derived (see rows.ts). */
-export interface JobRow {
-  id: string;
-  name: string;
-  queue: string;
-  group: string | null;
-  state: JobState;
-  priority: number;
-  attempt: number;
-  maxAttempts: number | null;
-  payload: unknown;
-  result: unknown;
-  progress: unknown;
-  errors: JobError[];
+/** A job row as selected, before attempts are derived from `history` (see rows.ts). */
+export type JobRow = Omit<Job, 'attempts'> & {
   history: (Omit<JobAttempt, 'startedAt' | 'finishedAt' | 'error'> & {
     startedAt: string;
     finishedAt: string;
   })[];
-  key: string | null;
-  runAt: Date;
-  lockedBy: string | null;
-  lockedUntil: Date | null;
-  createdAt: Date;
-  startedAt: Date | null;
-  finishedAt: Date | null;
-  schedule: string | null;
-  occurrence: string | null;
-  fireAt: Date | null;
-}
+};
 
 /** Rows locked by one bulk statement at most: bounded lock time and memory however many match. */
 export const BULK_BATCH = 5_000;
