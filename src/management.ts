@@ -1,4 +1,3 @@
-import type { Sql } from 'postgres';
 import { PgschedError, PgschedValidationError } from './errors.js';
 import type { JobManager } from './jobs/index.js';
 import type { Job } from './jobs/types.js';
@@ -21,8 +20,7 @@ export function parseJobId(field: string, id: unknown): string {
   return text;
 }
 
-export function createManagement(sql: Sql, schema: string, manage: JobManager) {
-  const jobs = sql`${sql(schema)}.jobs`;
+export function createManagement(manage: JobManager) {
   return {
     getJob(id: unknown): Promise<Job | null> {
       return manage.getJob(parseJobId('getJob.id', id));
@@ -39,37 +37,19 @@ export function createManagement(sql: Sql, schema: string, manage: JobManager) {
 
     /**
      * Puts a failed or cancelled job back to `pending` now, with one more attempt if it had none left;
-     * a job that was never claimed keeps its unset maxAttempts, so the definition's applies.
-     * Refused while another unfinished job of the same name holds the same key (keys belong to their
-     * job name: another name's job with that key is no conflict).
+     * a job that was never claimed keeps its unset maxAttempts, so the definition's applies (the same
+     * statement as retryJobs). Refused while another unfinished job of the same name holds the same
+     * key (keys belong to their job name: another name's job with that key is no conflict).
      */
     async retry(id: unknown): Promise<boolean> {
       const jobId = parseJobId('retry.id', id);
-      const conflict = () =>
-        new PgschedError(`Cannot retry job ${jobId}: another unfinished job of its name holds the same key`);
-      try {
-        const rows = await sql<{ id: string | null; held: boolean }[]>`
-          with target as (
-            select t.id, t.key is not null and exists (
-                     select 1 from ${jobs} o
-                     where o.name = t.name and o.key = t.key and o.state in ('pending', 'running')) as held
-            from ${jobs} t where t.id = ${jobId} and t.state in ('failed', 'cancelled')
-          ), retried as (
-            update ${jobs} j set state = 'pending', run_at = now(), finished_at = null,
-              -- NULL (never claimed, enqueued without the definition) stays NULL: the claim then applies
-              -- the definition's maxAttempts. greatest() would ignore the NULL and allow one attempt.
-              max_attempts = case when j.max_attempts is not null then greatest(j.max_attempts, j.attempt + 1) end
-            from target where j.id = target.id and not target.held
-            returning j.id
-          )
-          select (select r.id from retried r) as id, coalesce((select t.held from target t), false) as held`;
-        if (rows[0]?.held) throw conflict();
-        return rows[0]?.id != null;
-      } catch (error) {
-        // A holder inserted between the check and the write: the unique (name, key) index refuses it.
-        if ((error as { code?: string }).code === '23505') throw conflict();
-        throw error;
+      if ((await manage.retryIds([jobId])) > 0) return true;
+      if (await manage.keyHeld(jobId)) {
+        throw new PgschedError(
+          `Cannot retry job ${jobId}: another unfinished job of its name holds the same key`,
+        );
       }
+      return false;
     },
   };
 }

@@ -35,7 +35,7 @@ export function createServices(
     jobs,
     metrics,
     hooks,
-    management: createManagement(sql, schema, jobs),
+    management: createManagement(jobs),
     workers: createWorkerQueries(sql, schema),
     queues: createQueues(sql, schema),
     schedules: createSchedules({ ...enqueueDeps, schema, logger }),

@@ -99,6 +99,17 @@ export function createJobs(sql: Sql, schema: string) {
       return bulk(q.cancelBatch, parseBulkFilter(field, filter, ['pending', 'running']));
     },
 
+    /** Retries a known list of jobs (already validated ids); see retryJobs. */
+    retryIds(ids: string[]): Promise<number> {
+      return bulk(q.retryBatch, { ...NO_FILTER, ids });
+    },
+
+    /** Whether an unfinished job of the same name and key keeps this failed or cancelled job from a retry. */
+    async keyHeld(id: string): Promise<boolean> {
+      const [row] = await q.keyHeld(id);
+      return row?.held === true;
+    },
+
     /** Cancels a known list of jobs (already validated ids). */
     cancelIds(ids: string[]): Promise<number> {
       return bulk(q.cancelBatch, { ...NO_FILTER, ids });

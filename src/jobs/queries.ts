@@ -97,6 +97,12 @@ export function createJobQueries(sql: Sql, schema: string) {
       select (select max(p.id) from picked p)::text as last, (select count(*) from retried)::int as n,
              (select count(*) from notified)::int as notified`,
 
+    /** Whether a failed or cancelled keyed job is kept from a retry by an unfinished job of its name and key. */
+    keyHeld: (id: string) => sql<{ held: boolean }[]>`
+      select exists (select 1 from ${jobs} o where o.name = t.name and o.key = t.key and o.state in ('pending', 'running'))
+        as held
+      from ${jobs} t where t.id = ${id} and t.state in ('failed', 'cancelled') and t.key is not null`,
+
     /**
      * Cancels one batch of pending or running jobs (ids above `afterId`). Running ones get a
      * `cancelled` attempt in their history and a NOTIFY, so their worker aborts the handler's signal
