@@ -85,3 +85,25 @@ describe('pause and the prefetch buffer', () => {
     await w.stop();
   });
 });
+
+describe('a worker restricted to some queues', () => {
+  it('reads its queues policies: a rate-limited queue is claimed each time a period opens, not each poll', async () => {
+    // The policy read runs on the worker's own connections, which bind arrays as literals only: it
+    // once failed there for a worker with `queues` (quietly, so rate limits waited for the poll).
+    await q.setQueue('rated', { rateLimit: { limit: 10, period: '1s' } });
+    await q.enqueueMany(
+      'rated-job',
+      Array.from({ length: 30 }, () => ({})),
+      { queue: 'rated' },
+    );
+    const w = db.pgsched();
+    w.define('rated-job', async () => {});
+    const t0 = Date.now();
+    await w.start({ concurrency: 10, queues: ['rated'], pollInterval: '20s' });
+    await waitFor(async () => (await w.getQueue('rated')).counts.completed === 30, 10_000, 50);
+    // Three periods of 10: about 2 s after the first start; a poll-bound worker would need 40 s.
+    expect(Date.now() - t0).toBeLessThan(6_000);
+    expect(Date.now() - t0).toBeGreaterThan(1_800);
+    await w.stop();
+  });
+});

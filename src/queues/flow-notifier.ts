@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
+import { pgArray } from '../pg-array.js';
 import { Notifier, type NotifierOptions } from '../worker/notifier.js';
 
 /** The finest re-poll for rate-limited queues: a claim per worker at most this often while idle. */
@@ -80,7 +81,7 @@ export class FlowNotifier extends Notifier {
                  filter (where not paused) as ms,
                string_agg(name, ',') filter (where paused) as paused
         from ${this.db(this.schema)}.queues
-        where ${queues === null ? this.db`true` : this.db`name = any(${queues}::text[])`}`;
+        where ${queues === null ? this.db`true` : this.db`name = any(${pgArray(queues)}::text[])`}`;
       if (this.#stopped || !row) return;
       const before = this.#paused;
       this.#paused = new Set(row.paused ? row.paused.split(',') : []);

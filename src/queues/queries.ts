@@ -1,4 +1,5 @@
 import type { Sql, TransactionSql } from 'postgres';
+import { pgArray } from '../pg-array.js';
 import { transaction } from '../transaction.js';
 import type { ParsedPolicy } from './policy.js';
 
@@ -90,15 +91,15 @@ export function createQueueQueries(sql: Sql, schema: string) {
                count(*) filter (where j.state = 'failed')::int as failed,
                count(*) filter (where j.state = 'cancelled')::int as cancelled
         from ${jobs} j
-        where ${names === null ? sql`true` : sql`j.queue = any(${names}::text[])`}
+        where ${names === null ? sql`true` : sql`j.queue = any(${pgArray(names)}::text[])`}
         group by j.queue
       ), names as (
         select q.name from ${queues} q
-        where ${names === null ? sql`true` : sql`q.name = any(${names}::text[])`}
+        where ${names === null ? sql`true` : sql`q.name = any(${pgArray(names)}::text[])`}
         union
         select c.queue from counts c
         union
-        select unnest(${names ?? []}::text[])
+        select unnest(${pgArray(names ?? [])}::text[])
       )
       select n.name, coalesce(q.paused, false) as paused, q.concurrency, q.rate_limit,
              q.rate_period_ms, q.group_concurrency, q.group_rate_limit, q.group_rate_period_ms,
