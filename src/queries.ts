@@ -153,6 +153,25 @@ export function createQueries(sql: Sql, schema: string) {
         ${b.delays}::bigint[], ${b.refunds}::int[], ${deleteCompleted}::bool) as s(id)`,
 
     /**
+     * `settle` and then `claim` in one statement and one transaction (`settle_and_claim_jobs`,
+     * sql/0008): the settled ids come first (`settled` set), then the claimed rows (`settled` null).
+     */
+    settleAndClaim: (
+      workerId: string,
+      b: SettleBatch,
+      deleteCompleted: boolean,
+      claim: { limit: number; queues: string[] | null; defaults: ClaimDefaults },
+    ) => {
+      const d = claim.defaults;
+      return sql<(ClaimedRow & { settled: string | null })[]>`
+        select * from ${sql(schema)}.settle_and_claim_jobs(${workerId}, ${b.ids}::bigint[], ${b.attempts}::int[],
+          ${b.claims}::timestamptz[], ${b.states}::text[], ${b.results}::text[], ${b.errors}::text[],
+          ${b.delays}::bigint[], ${b.refunds}::int[], ${deleteCompleted}::bool, ${claim.limit},
+          ${pgArray(d.names)}::text[], ${claim.queues === null ? null : pgArray(claim.queues)}::text[],
+          ${pgArray(d.maxAttempts)}::int[], ${pgArray(d.visibilityMs)}::int[], ${pgArray(d.atMostOnce)}::int[])`;
+    },
+
+    /**
      * Extends the lease of every job this worker still owns and returns those ids
      * (`extend_leases`, sql/0004); rows locked right now are skipped, not waited for.
      */

@@ -107,3 +107,44 @@ describe('a worker restricted to some queues', () => {
     await w.stop();
   });
 });
+
+describe('a limited queue claims along with its settles', () => {
+  it('outcomes that free room carry the next claim in their statement; a stop leaves nothing claimed', async () => {
+    // Counted for the sessions opened from here on: the worker's own connections.
+    const dbName = new URL(db.url).pathname.slice(1);
+    await db.sql.unsafe(`alter database "${dbName}" set track_functions = 'all'`);
+    await q.setQueue('capped', { concurrency: 4 });
+    await q.enqueueMany(
+      'capped-job',
+      Array.from({ length: 400 }, () => ({})),
+      { queue: 'capped' },
+    );
+    const w = db.pgsched();
+    let running = 0;
+    let most = 0;
+    w.define('capped-job', async () => {
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, 2));
+      running--;
+    });
+    const t0 = Date.now();
+    // A 20 s poll: only claims that follow the settles can keep the queue moving.
+    await w.start({ concurrency: 20, pollInterval: '20s' });
+    await waitFor(async () => (await w.getQueue('capped')).counts.completed >= 200, 10_000, 20);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    await w.stop();
+    const { counts } = await q.getQueue('capped');
+    expect(counts.running).toBe(0);
+    expect(counts.pending + counts.completed).toBe(400);
+    expect(most).toBeLessThanOrEqual(4);
+    // Each cycle of at most 4 outcomes went with a claim: about one statement per 4 jobs.
+    const calls = await waitFor(async () => {
+      const [row] = await db.sql<{ n: number }[]>`
+        select coalesce(sum(calls), 0)::int as n from pg_stat_user_functions
+        where funcname = 'settle_and_claim_jobs'`;
+      return row!.n >= counts.completed / 8 ? row!.n : 0;
+    }, 5_000);
+    expect(calls).toBeLessThanOrEqual(counts.completed);
+    await db.sql.unsafe(`alter database "${dbName}" reset track_functions`);
+  });
+});

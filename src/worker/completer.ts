@@ -1,9 +1,18 @@
 import type { Logger } from 'pino';
-import type { Queries } from '../queries.js';
+import type { ClaimDefaults, ClaimedRow, Queries } from '../queries.js';
 import { OutageBackoff, sleep } from '../retry-delay.js';
 import { type Settlement, toSettleBatch } from './settlement.js';
 
 const MAX_BATCH = 2_000;
+
+/** A claim the worker sends along with a settle (one statement, one commit: see Queries.settleAndClaim). */
+export interface ClaimAlong {
+  limit: number;
+  queues: string[] | null;
+  defaults: ClaimDefaults;
+  /** The claimed rows, after the batch's outcomes were reported written; null if the statement failed. */
+  done(rows: ClaimedRow[] | null): void;
+}
 
 /**
  * Writes attempt outcomes in batches: one statement per flush, and at most one flush in
@@ -19,6 +28,8 @@ export class Completer {
   /** How many of the next outcomes to write one per statement (isolating a refused value). */
   #singles = 0;
   readonly #replaced = new WeakSet<Settlement>();
+  /** The last statement failed: the next one settles alone, so that no claim holds outcomes back. */
+  #settleAlone = false;
 
   constructor(
     private readonly queries: Queries,
@@ -26,8 +37,13 @@ export class Completer {
     /** Delete completed jobs instead of keeping them (retention 0). */
     private readonly deleteCompleted: boolean,
     private readonly logger: Logger,
-    /** Called with every written batch, whether or not each row still matched. */
-    private readonly onWritten: (batch: readonly Settlement[]) => void,
+    /**
+     * Called with every written batch, whether or not each row still matched; `claimedAlong` when
+     * a claim went with it.
+     */
+    private readonly onWritten: (batch: readonly Settlement[], claimedAlong: boolean) => void,
+    /** A claim to send with this batch, if the worker wants one. */
+    private readonly claimAlong: (batch: readonly Settlement[]) => ClaimAlong | null = () => null,
   ) {}
 
   get size(): number {
@@ -59,19 +75,43 @@ export class Completer {
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0 && !this.#closed.signal.aborted) {
-        const size = this.#singles > 0 ? 1 : MAX_BATCH;
-        if (this.#singles > 0) this.#singles--;
-        const batch = this.#queue.splice(0, size);
+        const isolating = this.#singles > 0;
+        if (isolating) this.#singles--;
+        const batch = this.#queue.splice(0, isolating ? 1 : MAX_BATCH);
+        // Isolating a refused value, or after a failed claim: the outcomes go alone.
+        const along = isolating || this.#settleAlone ? null : this.claimAlong(batch);
+        this.#settleAlone = false;
         try {
-          const rows = await this.queries.settle(
-            this.workerId,
-            toSettleBatch(batch, !this.deleteCompleted),
-            this.deleteCompleted,
-          );
+          const settleBatch = toSettleBatch(batch, !this.deleteCompleted);
+          let written: string[];
+          let claimed: ClaimedRow[] = [];
+          if (along) {
+            const rows = await this.queries.settleAndClaim(
+              this.workerId,
+              settleBatch,
+              this.deleteCompleted,
+              along,
+            );
+            written = rows.filter((r) => r.settled !== null).map((r) => r.settled!);
+            claimed = rows.filter((r) => r.settled === null);
+          } else {
+            written = (await this.queries.settle(this.workerId, settleBatch, this.deleteCompleted)).map(
+              (r) => r.id,
+            );
+          }
           this.#backoff.reset();
-          if (rows.length < batch.length) this.#logLost(batch, rows);
-          this.onWritten(batch);
+          if (written.length < batch.length) this.#logLost(batch, written);
+          this.onWritten(batch, along !== null);
+          along?.done(claimed);
         } catch (error) {
+          if (along) {
+            // The claim may be what failed: write the outcomes alone at once, then claim as usual.
+            along.done(null);
+            this.logger.warn({ err: error }, 'settling with a claim failed; settling alone');
+            this.#settleAlone = true;
+            this.#queue.unshift(...batch);
+            continue;
+          }
           if (isDataError(error)) {
             this.#isolate(batch, error);
             continue;
@@ -122,8 +162,8 @@ export class Completer {
     this.#singles++;
   }
 
-  #logLost(batch: Settlement[], rows: { id: string }[]): void {
-    const written = new Set(rows.map((r) => r.id));
+  #logLost(batch: Settlement[], ids: string[]): void {
+    const written = new Set(ids);
     for (const s of batch) {
       if (!written.has(s.id)) {
         this.logger.warn(

@@ -34,6 +34,12 @@ export class Leases {
     if (this.#rows.get(id)?.claimed_at === claimedAt) this.#rows.delete(id);
   }
 
+  /** Whether writing these outcomes may let another job start. */
+  unblocks(outcomes: readonly { id: string; claimedAt: string }[]): boolean {
+    if (this.#unblocking.size === 0) return false;
+    return outcomes.some(({ id, claimedAt }) => this.#unblocking.get(id) === claimedAt);
+  }
+
   /** Forgets the claims whose outcomes were written; true if one of them may unblock another job. */
   written(outcomes: readonly { id: string; claimedAt: string }[]): boolean {
     let unblocked = false;

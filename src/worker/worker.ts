@@ -3,7 +3,7 @@ import type { ClaimedRow, Queries } from '../queries.js';
 import type { Registry } from '../registry.js';
 import { OutageBackoff, sleep } from '../retry-delay.js';
 import { ClaimSizer } from './claim-sizer.js';
-import { Completer } from './completer.js';
+import { type ClaimAlong, Completer } from './completer.js';
 import type { WorkerConfig } from './config.js';
 import { type AbortReason, Attempt, type ExecutorDeps } from './executor.js';
 import { Heartbeat } from './heartbeat.js';
@@ -47,9 +47,17 @@ export class Worker {
     private readonly notifier: Notifier,
     private readonly logger: Logger,
   ) {
-    this.#completer = new Completer(queries, config.workerId, config.deleteCompleted, logger, (written) => {
-      if (this.#leases.written(written) && !this.#stopping.signal.aborted) this.#requestFetch();
-    });
+    this.#completer = new Completer(
+      queries,
+      config.workerId,
+      config.deleteCompleted,
+      logger,
+      (written, claimedAlong) => {
+        const unblocked = this.#leases.written(written);
+        if (unblocked && !claimedAlong && !this.#stopping.signal.aborted) this.#requestFetch();
+      },
+      (batch) => this.#claimAlong(batch),
+    );
     this.#executorDeps = {
       logger,
       random: config.random,
@@ -125,6 +133,8 @@ export class Worker {
     await Promise.all(inFlight.map((a) => a.done));
     try {
       await this.#completer.flush(Math.max(5_000, deadline - Date.now()));
+      // Jobs claimed along with the last outcomes written.
+      await this.#prefetched.giveBack(this.#buffer.drain());
     } finally {
       this.#completer.close();
       this.#heartbeat.stop();
@@ -183,13 +193,8 @@ export class Worker {
         this.config.queues,
         this.config.claimDefaults,
       );
-      this.#sizer.onClaim(performance.now() - sent);
-      this.#sizer.update();
       backoff.reset();
-      this.#retryAt = 0;
-      this.#mayHaveMore = rows.length === limit;
-      if (this.#mayHaveMore) this.#wantFetch = true;
-      if (rows.length > 0) this.#accept(rows);
+      this.#claimed(rows, limit, performance.now() - sent);
     } catch (error) {
       this.#wantFetch = true;
       // Two claims failing together are one failure: the backoff advances once per wait.
@@ -199,6 +204,42 @@ export class Worker {
         this.logger.warn({ err: error, retryInMs: delay }, 'claiming jobs failed; retrying');
       }
     }
+  }
+
+  #claimed(rows: ClaimedRow[], limit: number, ms: number): void {
+    this.#sizer.onClaim(ms);
+    this.#sizer.update();
+    this.#retryAt = 0;
+    this.#mayHaveMore = rows.length === limit;
+    if (this.#mayHaveMore) this.#wantFetch = true;
+    if (rows.length > 0) this.#accept(rows);
+  }
+
+  /**
+   * When outcomes about to be written free room in a limit (a limited queue, a group, a key), the
+   * next claim goes in the same statement: it sees the room at once, and the worker pays one round
+   * trip and one commit per cycle instead of a settle and then a claim. Other outcomes are written
+   * alone, in parallel with the fetch loop's claims.
+   */
+  #claimAlong(batch: readonly { id: string; claimedAt: string }[]): ClaimAlong | null {
+    if (this.#stopping.signal.aborted || !this.#leases.unblocks(batch)) return null;
+    const free = this.#claimable();
+    if (free === 0) return null;
+    const limit = Math.min(free, Math.ceil(this.capacity / MAX_CLAIMS_IN_FLIGHT));
+    this.#claiming += limit;
+    const sent = performance.now();
+    return {
+      limit,
+      queues: this.config.queues,
+      defaults: this.config.claimDefaults,
+      done: (rows) => {
+        this.#claiming -= limit;
+        // While stopping, #accept keeps the rows in the buffer for stop() to give back.
+        if (rows === null) this.#wantFetch = true;
+        else this.#claimed(rows, limit, performance.now() - sent);
+        this.#wake?.();
+      },
+    };
   }
 
   #accept(rows: ClaimedRow[]): void {
