@@ -1,22 +1,21 @@
 import type { Logger } from 'pino';
 import type { ClaimedRow, Queries } from '../queries.js';
 import type { Registry } from '../registry.js';
-import { OutageBackoff, sleep } from '../retry-delay.js';
+import { sleep } from '../retry-delay.js';
 import { ClaimSizer } from './claim-sizer.js';
-import { type ClaimAlong, Completer } from './completer.js';
+import { Completer } from './completer.js';
 import type { WorkerConfig } from './config.js';
 import { type AbortReason, Attempt, type ExecutorDeps } from './executor.js';
+import { Fetcher } from './fetcher.js';
 import { Heartbeat } from './heartbeat.js';
 import { Leases } from './leases.js';
 import type { Notifier } from './notifier.js';
 import { Prefetched } from './prefetched.js';
 import type { Settlement } from './settlement.js';
 
-const MAX_CLAIMS_IN_FLIGHT = 2;
-
 /**
- * The fetch loop: claims batches sized to its free slots (plus prefetch) in one statement,
- * runs them up to `concurrency` at a time, and hands outcomes to the Completer.
+ * Runs claimed jobs up to `concurrency` at a time: the Fetcher claims them, the buffer holds those
+ * claimed ahead, the heartbeat keeps their leases, and the Completer writes their outcomes.
  */
 export class Worker {
   readonly #running = new Map<string, Attempt>();
@@ -27,22 +26,13 @@ export class Worker {
   readonly #heartbeat: Heartbeat;
   readonly #stopping = new AbortController();
   readonly #executorDeps: ExecutorDeps;
-  #wantFetch = true;
-  #mayHaveMore = true;
+  readonly #fetcher: Fetcher;
   /** A check of freed slots is queued (see #onOutcome). */
   #slotCheckQueued = false;
-  /** Slots asked for by claims still in flight. */
-  #claiming = 0;
-  /** After a failed claim: no claim before this time (Date.now() ms). */
-  #retryAt = 0;
-  #wake: (() => void) | undefined;
-  /** Claims on their way; the fetch loop waits for them before it ends. */
-  readonly #claims = new Set<Promise<void>>();
-  #loop: Promise<void> | undefined;
 
   constructor(
     private readonly config: WorkerConfig,
-    private readonly queries: Queries,
+    queries: Queries,
     private readonly registry: Registry,
     private readonly notifier: Notifier,
     private readonly logger: Logger,
@@ -54,9 +44,11 @@ export class Worker {
       logger,
       (written, claimedAlong) => {
         const unblocked = this.#leases.written(written);
-        if (unblocked && !claimedAlong && !this.#stopping.signal.aborted) this.#requestFetch();
+        if (unblocked && !claimedAlong && !this.#stopping.signal.aborted) this.#fetcher.request();
       },
-      (batch) => this.#claimAlong(batch),
+      // Outcomes that free room in a limit carry the next claim (see Fetcher.along).
+      (batch) =>
+        this.#stopping.signal.aborted || !this.#leases.unblocks(batch) ? null : this.#fetcher.along(),
     );
     this.#executorDeps = {
       logger,
@@ -84,6 +76,19 @@ export class Worker {
       isCurrent: (row) => this.#leases.get(row.id) === row,
       forget: (row) => this.#leases.release(row.id, row.claimed_at),
     });
+    this.#fetcher = new Fetcher({
+      queries,
+      workerId: config.workerId,
+      queues: config.queues,
+      defaults: config.claimDefaults,
+      concurrency: config.concurrency,
+      sizer: this.#sizer,
+      logger,
+      stopping: this.#stopping.signal,
+      held: () => this.#running.size + this.#buffer.size,
+      buffered: () => this.#buffer.size,
+      accept: (rows) => this.#accept(rows),
+    });
   }
 
   get #buffer() {
@@ -96,16 +101,16 @@ export class Worker {
   }
 
   get capacity(): number {
-    return this.config.concurrency + this.#sizer.prefetch;
+    return this.#fetcher.capacity;
   }
 
   async start(): Promise<void> {
     // Claim at once; LISTEN (a new connection) is set up meanwhile. A NOTIFY sent before it is
     // listening is covered by this first claim and by the poll.
     this.#heartbeat.ensureFor(Math.min(...this.config.claimDefaults.visibilityMs));
-    this.#loop = this.#fetchLoop();
+    this.#fetcher.start();
     await this.notifier.start(
-      () => this.#requestFetch(),
+      () => this.#fetcher.request(),
       // Only the attempt that was cancelled: after a cancel and a retry the job may be ours again.
       (id, attempt) => {
         if (this.#leases.get(id)?.attempt === attempt) this.#interrupt(id, 'cancelled');
@@ -119,8 +124,7 @@ export class Worker {
    */
   async stop(timeoutMs: number): Promise<void> {
     this.#stopping.abort();
-    this.#wake?.();
-    await this.#loop;
+    await this.#fetcher.stopped();
     await this.notifier.stop();
     await this.#prefetched.giveBack(this.#buffer.drain());
     const deadline = Date.now() + timeoutMs;
@@ -139,107 +143,6 @@ export class Worker {
       this.#completer.close();
       this.#heartbeat.stop();
     }
-  }
-
-  #requestFetch(): void {
-    this.#wantFetch = true;
-    // With every claim slot taken the loop could not act; the next claim to return wakes it.
-    if (this.#claims.size < MAX_CLAIMS_IN_FLIGHT) this.#wake?.();
-  }
-
-  /**
-   * Keeps up to two claims in flight: while one batch runs, the next is already on its way, so
-   * short jobs do not leave the worker idle for a claim's round trip. Slots asked for by a claim
-   * in flight count as taken, so the worker never claims more than it can hold.
-   */
-  async #fetchLoop(): Promise<void> {
-    const backoff = new OutageBackoff();
-    const signal = this.#stopping.signal;
-    while (!signal.aborted) {
-      const free = this.#claimable();
-      if (!this.#wantFetch || free === 0 || this.#claims.size >= MAX_CLAIMS_IN_FLIGHT) {
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-        });
-        this.#wake = undefined;
-        continue;
-      }
-      const backingOff = this.#retryAt - Date.now();
-      if (backingOff > 0) {
-        await sleep(backingOff, signal);
-        continue;
-      }
-      this.#wantFetch = false;
-      // Half the capacity at most, so that a second claim can be on its way while a batch runs.
-      const limit = Math.min(free, Math.ceil(this.capacity / MAX_CLAIMS_IN_FLIGHT));
-      this.#claiming += limit;
-      const claim = this.#claim(limit, backoff).finally(() => {
-        this.#claiming -= limit;
-        this.#claims.delete(claim);
-        this.#wake?.();
-      });
-      this.#claims.add(claim);
-    }
-    await Promise.all(this.#claims);
-  }
-
-  /** One claim; on failure it sets the backoff and returns, so its slots are free at once. */
-  async #claim(limit: number, backoff: OutageBackoff): Promise<void> {
-    try {
-      const sent = performance.now();
-      const rows = await this.queries.claim(
-        this.config.workerId,
-        limit,
-        this.config.queues,
-        this.config.claimDefaults,
-      );
-      backoff.reset();
-      this.#claimed(rows, limit, performance.now() - sent);
-    } catch (error) {
-      this.#wantFetch = true;
-      // Two claims failing together are one failure: the backoff advances once per wait.
-      if (Date.now() >= this.#retryAt) {
-        const delay = backoff.next();
-        this.#retryAt = Date.now() + delay;
-        this.logger.warn({ err: error, retryInMs: delay }, 'claiming jobs failed; retrying');
-      }
-    }
-  }
-
-  #claimed(rows: ClaimedRow[], limit: number, ms: number): void {
-    this.#sizer.onClaim(ms);
-    this.#sizer.update();
-    this.#retryAt = 0;
-    this.#mayHaveMore = rows.length === limit;
-    if (this.#mayHaveMore) this.#wantFetch = true;
-    if (rows.length > 0) this.#accept(rows);
-  }
-
-  /**
-   * When outcomes about to be written free room in a limit (a limited queue, a group, a key), the
-   * next claim goes in the same statement: it sees the room at once, and the worker pays one round
-   * trip and one commit per cycle instead of a settle and then a claim. Other outcomes are written
-   * alone, in parallel with the fetch loop's claims.
-   */
-  #claimAlong(batch: readonly { id: string; claimedAt: string }[]): ClaimAlong | null {
-    if (this.#stopping.signal.aborted || !this.#leases.unblocks(batch)) return null;
-    const free = this.#claimable();
-    if (free === 0) return null;
-    const limit = Math.min(free, Math.ceil(this.capacity / MAX_CLAIMS_IN_FLIGHT));
-    this.#claiming += limit;
-    const sent = performance.now();
-    return {
-      limit,
-      queues: this.config.queues,
-      defaults: this.config.claimDefaults,
-      done: (rows) => {
-        this.#claiming -= limit;
-        // While stopping, #accept keeps the rows in the buffer for stop() to give back.
-        if (rows === null) this.#wantFetch = true;
-        else this.#claimed(rows, limit, performance.now() - sent);
-        this.#wake?.();
-      },
-    };
   }
 
   #accept(rows: ClaimedRow[]): void {
@@ -298,20 +201,8 @@ export class Worker {
   readonly #onSlotsFreed = (): void => {
     this.#slotCheckQueued = false;
     this.#dispatch();
-    // Unless the queue looked empty (then a NOTIFY or the poll wakes the loop).
-    if (this.#mayHaveMore && this.#claimable() > 0) this.#requestFetch();
+    this.#fetcher.onSlotsFreed();
   };
-
-  /**
-   * Free slots worth a claim now. While the buffer still holds work, only a quarter of the
-   * capacity or more: a claim of a few rows costs a round trip and a commit like one of hundreds,
-   * and it would take one of the two claims in flight from a full-size one.
-   */
-  #claimable(): number {
-    const free = this.capacity - this.#running.size - this.#buffer.size - this.#claiming;
-    if (free <= 0) return 0;
-    return this.#buffer.size === 0 || free >= Math.ceil(this.capacity / 4) ? free : 0;
-  }
 
   #interrupt(id: string, reason: AbortReason): void {
     this.#running.get(id)?.interrupt(reason);

@@ -1,0 +1,174 @@
+import type { Logger } from 'pino';
+import type { ClaimDefaults, ClaimedRow, Queries } from '../queries.js';
+import { OutageBackoff, sleep } from '../retry-delay.js';
+import type { ClaimSizer } from './claim-sizer.js';
+import type { ClaimAlong } from './completer.js';
+
+const MAX_CLAIMS_IN_FLIGHT = 2;
+
+/** What the fetcher needs from its worker. */
+export interface FetcherDeps {
+  queries: Queries;
+  workerId: string;
+  queues: string[] | null;
+  defaults: ClaimDefaults;
+  concurrency: number;
+  sizer: ClaimSizer;
+  logger: Logger;
+  /** The worker is stopping: no new claims. */
+  stopping: AbortSignal;
+  /** Jobs the worker holds: running plus buffered. */
+  held(): number;
+  /** Jobs waiting in the buffer for a slot. */
+  buffered(): number;
+  /** Takes claimed rows (in any order). */
+  accept(rows: ClaimedRow[]): void;
+}
+
+/**
+ * Decides when to claim and how many: claims sized to the worker's free slots plus prefetch, up
+ * to two in flight, each taking a share of the slots so that the worker never holds more than its
+ * capacity; after a failure it backs off; an empty or short claim waits for a wake-up (NOTIFY,
+ * poll, or an outcome that frees room in a limit).
+ */
+export class Fetcher {
+  #wantFetch = true;
+  #mayHaveMore = true;
+  /** Slots asked for by claims still in flight. */
+  #claiming = 0;
+  /** After a failed claim: no claim before this time (Date.now() ms). */
+  #retryAt = 0;
+  #wake: (() => void) | undefined;
+  /** Claims on their way; the loop waits for them before it ends. */
+  readonly #claims = new Set<Promise<void>>();
+  #loop: Promise<void> | undefined;
+
+  constructor(private readonly deps: FetcherDeps) {}
+
+  /** Jobs the worker may hold: its slots plus the prefetch. */
+  get capacity(): number {
+    return this.deps.concurrency + this.deps.sizer.prefetch;
+  }
+
+  start(): void {
+    this.#loop = this.#run();
+  }
+
+  /** Resolves once the loop and every claim in flight have ended (call after `stopping` aborts). */
+  async stopped(): Promise<void> {
+    this.#wake?.();
+    await this.#loop;
+  }
+
+  /** Something may be claimable now (a NOTIFY, a poll, an outcome that freed room in a limit). */
+  request(): void {
+    this.#wantFetch = true;
+    // With every claim slot taken the loop could not act; the next claim to return wakes it.
+    if (this.#claims.size < MAX_CLAIMS_IN_FLIGHT) this.#wake?.();
+  }
+
+  /** Slots were freed: claim again, unless the queue looked empty (a NOTIFY or the poll wakes it). */
+  onSlotsFreed(): void {
+    if (this.#mayHaveMore && this.#claimable() > 0) this.request();
+  }
+
+  /**
+   * A claim to send with outcomes that free room in a limit (a limited queue, a group, a key): it
+   * sees that room at once, and the cycle costs one round trip and one commit instead of a settle
+   * and then a claim. Null when no slot is free.
+   */
+  along(): ClaimAlong | null {
+    const free = this.#claimable();
+    if (free === 0) return null;
+    const limit = Math.min(free, Math.ceil(this.capacity / MAX_CLAIMS_IN_FLIGHT));
+    this.#claiming += limit;
+    const sent = performance.now();
+    return {
+      limit,
+      queues: this.deps.queues,
+      defaults: this.deps.defaults,
+      done: (rows) => {
+        this.#claiming -= limit;
+        // While stopping, the worker keeps the rows in its buffer for stop() to give back.
+        if (rows === null) this.#wantFetch = true;
+        else this.#claimed(rows, limit, performance.now() - sent);
+        this.#wake?.();
+      },
+    };
+  }
+
+  /**
+   * Keeps up to two claims in flight: while one batch runs, the next is already on its way, so
+   * short jobs do not leave the worker idle for a claim's round trip. Slots asked for by a claim
+   * in flight count as taken, so the worker never claims more than it can hold.
+   */
+  async #run(): Promise<void> {
+    const backoff = new OutageBackoff();
+    const signal = this.deps.stopping;
+    while (!signal.aborted) {
+      const free = this.#claimable();
+      if (!this.#wantFetch || free === 0 || this.#claims.size >= MAX_CLAIMS_IN_FLIGHT) {
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+        });
+        this.#wake = undefined;
+        continue;
+      }
+      const backingOff = this.#retryAt - Date.now();
+      if (backingOff > 0) {
+        await sleep(backingOff, signal);
+        continue;
+      }
+      this.#wantFetch = false;
+      // Half the capacity at most, so that a second claim can be on its way while a batch runs.
+      const limit = Math.min(free, Math.ceil(this.capacity / MAX_CLAIMS_IN_FLIGHT));
+      this.#claiming += limit;
+      const claim = this.#claim(limit, backoff).finally(() => {
+        this.#claiming -= limit;
+        this.#claims.delete(claim);
+        this.#wake?.();
+      });
+      this.#claims.add(claim);
+    }
+    await Promise.all(this.#claims);
+  }
+
+  /** One claim; on failure it sets the backoff and returns, so its slots are free at once. */
+  async #claim(limit: number, backoff: OutageBackoff): Promise<void> {
+    const { queries, workerId, queues, defaults, logger } = this.deps;
+    try {
+      const sent = performance.now();
+      const rows = await queries.claim(workerId, limit, queues, defaults);
+      backoff.reset();
+      this.#claimed(rows, limit, performance.now() - sent);
+    } catch (error) {
+      this.#wantFetch = true;
+      // Two claims failing together are one failure: the backoff advances once per wait.
+      if (Date.now() >= this.#retryAt) {
+        const delay = backoff.next();
+        this.#retryAt = Date.now() + delay;
+        logger.warn({ err: error, retryInMs: delay }, 'claiming jobs failed; retrying');
+      }
+    }
+  }
+
+  #claimed(rows: ClaimedRow[], limit: number, ms: number): void {
+    this.deps.sizer.onClaim(ms);
+    this.deps.sizer.update();
+    this.#retryAt = 0;
+    this.#mayHaveMore = rows.length === limit;
+    if (this.#mayHaveMore) this.#wantFetch = true;
+    if (rows.length > 0) this.deps.accept(rows);
+  }
+
+  /**
+   * Free slots worth a claim now. While the buffer still holds work, only a quarter of the
+   * capacity or more: a claim of a few rows costs a round trip and a commit like one of hundreds,
+   * and it would take one of the two claims in flight from a full-size one.
+   */
+  #claimable(): number {
+    const free = this.capacity - this.deps.held() - this.#claiming;
+    if (free <= 0) return 0;
+    return this.deps.buffered() === 0 || free >= Math.ceil(this.capacity / 4) ? free : 0;
+  }
+}
