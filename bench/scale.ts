@@ -5,7 +5,8 @@
  *   npx tsx bench/scale.ts --quick    # 10k vs 100k, 1 vs 4 processes on 50k, bloat after 100k
  *
  * Workers are forked processes (`bench/scale/worker.ts`, tsx) using only pgsched's public API:
- * `define('noop', async () => {})` and `start({ concurrency: 500, prefetch: 500, leader: false })`;
+ * `define('noop', async () => {})` and `start({ concurrency: 24, leader: false })` (a user's setting:
+ * concurrency only, adaptive prefetch);
  * jobs are enqueued with `enqueueMany` in calls of 5,000. The leader duties of `start()` run in
  * this process (rescuer, pruner with a 1 s retention of completed jobs, hygiene), so that one
  * 1M run can leave hygiene out: it shows the sizes autovacuum alone leaves, then after one
@@ -35,6 +36,7 @@ import {
   settle,
   untilPruned,
   untilVacuumed,
+  WORKER_OPTIONS,
 } from './scale/scenarios.js';
 import { fmt, type Sizes, sizes, sizeTable } from './scale/sizes.js';
 
@@ -248,7 +250,7 @@ async function main(): Promise<void> {
       '',
       `PostgreSQL ${settings.server_version} (${server.source}), ${cpus().length} cores, Node ${process.version}; ` +
         `1-min load average during the runs ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}. ` +
-        'Workers: forked processes, `start({ concurrency: 500, prefetch: 500, leader: false })`, postgres.js max 10, TCP_NODELAY. ' +
+        `Workers: forked processes, \`start(${JSON.stringify(WORKER_OPTIONS)})\` on a plain \`postgres(url)\` client (max 10). ` +
         'Leader duties in the bench process: rescuer, pruner (completed retention 1 s), hygiene (except where noted). ' +
         'Enqueue: `enqueueMany`, 5,000 per call, then VACUUM ANALYZE + CHECKPOINT. Completions counted in SQL.',
       '',

@@ -24,7 +24,7 @@ export class Fleet {
     return this.#handled.reduce((a, b) => a + b, 0);
   }
 
-  go(options: { concurrency: number; prefetch: number; leader: boolean }): void {
+  go(options: { concurrency: number; prefetch?: number; leader: boolean }): void {
     for (const child of this.#children) child.send({ type: 'go', options } satisfies ToWorker);
   }
 

@@ -1,4 +1,4 @@
-/** The TCP_NODELAY postgres.js client factory is shared with the side-by-side harness. */
+/** The harness's plain postgres.js client factory, shared with the side-by-side harness. */
 export { pgjs } from '../compare/pg.js';
 
 const started = performance.now();

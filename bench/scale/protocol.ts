@@ -1,7 +1,7 @@
 /** Messages between bench/scale.ts (parent) and bench/scale/worker.ts (a forked worker process). */
 export type ToWorker =
   /** Start the worker now: `Pgsched.start(options)`. */
-  { type: 'go'; options: { concurrency: number; prefetch: number; leader: boolean } } | { type: 'stop' };
+  { type: 'go'; options: { concurrency: number; prefetch?: number; leader: boolean } } | { type: 'stop' };
 
 export type FromWorker =
   | { type: 'ready' }

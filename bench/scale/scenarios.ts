@@ -13,7 +13,8 @@ import { log, pgjs } from './pg.js';
 import { explainAsSent, sizes } from './sizes.js';
 
 export const SCHEMA = 'pgsched';
-export const WORKER_OPTIONS = { concurrency: 500, prefetch: 500, leader: false };
+/** What a user sets: `concurrency` only (adaptive prefetch); the leader duties run in this process. */
+export const WORKER_OPTIONS = { concurrency: 24, leader: false };
 export const RETENTION_MS = { completed: 1_000, failed: 7 * 86_400_000, cancelled: 7 * 86_400_000 };
 export const logger = pino({ level: 'warn' }, pino.destination(2));
 
