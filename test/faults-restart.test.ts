@@ -56,4 +56,61 @@ describe('database restarts under a worker process (no error handlers anywhere)'
     expect(worker.child.exitCode).toBe(0);
     await check.end();
   }, 240_000);
+
+  it('a limited and grouped queue: restarts while its claims ride on settles; the limits hold, every job completes', async () => {
+    const LIMITED = 4_000;
+    const sql = postgres(server.url, { max: 2, onnotice: () => {} });
+    const q = new Pgsched({ sql, logger: testLogger });
+    await q.setQueue('limited', { concurrency: 8, groupConcurrency: 1 });
+    const ids: string[] = [];
+    for (let g = 0; g < 20; g++) {
+      const payloads = Array.from({ length: LIMITED / 20 }, (_, i) => ({ i }));
+      ids.push(...(await q.enqueueMany('brief', payloads, { queue: 'limited', group: `g${g}` })));
+    }
+    worker = await startWorkerProcess({
+      DATABASE_URL: server.url,
+      CONCURRENCY: '10',
+      VISIBILITY_MS: '3000',
+      QUEUES: 'limited',
+    });
+    const ranBefore = new Set(worker.ran).size;
+    const progress = () => new Set(worker!.ran).size - ranBefore;
+    // The limits, sampled from the rows all along (restarts included: a failed sample is skipped).
+    let mostRunning = 0;
+    let mostInAGroup = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      const probe = postgres(server.url, { max: 1, onnotice: () => {} });
+      while (sampling) {
+        try {
+          const [row] = await probe<{ n: number; g: number }[]>`
+            select count(*)::int as n, coalesce(max(c), 0)::int as g from (
+              select count(*) over (partition by group_key) as c from pgsched.jobs
+              where queue = 'limited' and state = 'running') r`;
+          mostRunning = Math.max(mostRunning, row!.n);
+          mostInAGroup = Math.max(mostInAGroup, row!.g);
+        } catch {}
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await probe.end().catch(() => {});
+    })();
+    for (const [i, mode] of (['fast', 'immediate'] as RestartMode[]).entries()) {
+      await waitFor(() => progress() >= ((i + 1) * LIMITED) / 3, 90_000, 20);
+      await restartPostgres(server, mode);
+    }
+    await waitFor(async () => (await q.getQueue('limited')).counts.completed === LIMITED, 120_000, 200);
+    sampling = false;
+    await sampler;
+    expect(mostRunning).toBeGreaterThan(1);
+    expect(mostRunning).toBeLessThanOrEqual(8);
+    expect(mostInAGroup).toBe(1);
+    await waitFor(() => {
+      const ran = new Set(worker!.ran);
+      return ids.every((id) => ran.has(id));
+    }, 5_000);
+    expect(worker.child.exitCode).toBeNull();
+    await worker.stop();
+    expect(worker.child.exitCode).toBe(0);
+    await sql.end();
+  }, 240_000);
 });
