@@ -45,7 +45,8 @@ export interface SoakReport extends SoakFindings {
   longestGapEvents: { at: number; what: string }[];
   kills: number;
   freezes: number;
-  restartsDone: { mode: RestartMode; atCompleted: number }[];
+  /** Each restart, with when it began and when the server accepted connections again (ms since the drain started). */
+  restartsDone: { mode: RestartMode; atCompleted: number; from: number; to: number }[];
   unexpectedDeaths: { pid: number; code: number | null; signal: string | null }[];
   /** Exit codes of the final graceful stop (all 0 when every process stopped cleanly). */
   finalExitCodes: (number | null)[];
@@ -173,9 +174,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         while (busy) await new Promise((r) => setTimeout(r, 20)); // a kill in progress finishes first
         busy = true;
         log(`soak: restart -m ${next} at ${completed} completed`);
+        const from = Date.now() - started;
+        note(`restarting postgres -m ${next}`);
         await restartPostgres(server, next, 500);
-        restartsDone.push({ mode: next, atCompleted: completed });
+        restartsDone.push({ mode: next, atCompleted: completed, from, to: Date.now() - started });
         note(`restarted postgres -m ${next}`);
+        // Nobody can take over while the database is down: a takeover is timed from its return.
+        if (leaderLost) leaderLost.at = Math.max(leaderLost.at, Date.now());
         busy = false;
       }
     }
