@@ -75,9 +75,12 @@ export class Fetcher {
   /**
    * A claim to send with outcomes that free room in a limit (a limited queue, a group, a key): it
    * sees that room at once, and the cycle costs one round trip and one commit instead of a settle
-   * and then a claim. Null when no slot is free.
+   * and then a claim. Null when no slot is free, or while claims come back full: then the fetch
+   * loop is claiming anyway, and a third claim beside its two would only contend with them (a
+   * drain of keyed jobs in an unlimited queue was 7–10% slower with it).
    */
   along(): ClaimAlong | null {
+    if (this.#mayHaveMore) return null;
     const free = this.#claimable();
     if (free === 0) return null;
     const limit = Math.min(free, Math.ceil(this.capacity / MAX_CLAIMS_IN_FLIGHT));
