@@ -31,3 +31,28 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+/**
+ * How long the worker waits for an answer to one of its statements before it stops waiting.
+ * postgres.js can leave a query pending while a connection reconnects in a loop after the server
+ * closed it during start-up (porsager/postgres#1193): after a restart, a claim waited 20–90 s and
+ * held the worker's slots meanwhile. No claim or settle takes this long on a live server.
+ */
+export const NO_ANSWER_MS = 10_000;
+
+/** A statement got no answer within {@link NO_ANSWER_MS}; it may still complete later. */
+export class NoAnswerError extends Error {
+  constructor(what: string) {
+    super(`${what}: no answer from the database within ${NO_ANSWER_MS} ms`);
+    this.name = 'NoAnswerError';
+  }
+}
+
+/** `promise`, or a NoAnswerError after {@link NO_ANSWER_MS}; the statement itself is not cancelled. */
+export function withinNoAnswer<T>(promise: PromiseLike<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new NoAnswerError(what)), NO_ANSWER_MS);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

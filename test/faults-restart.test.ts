@@ -61,6 +61,7 @@ describe('database restarts under a worker process (no error handlers anywhere)'
     const LIMITED = 4_000;
     const sql = postgres(server.url, { max: 2, onnotice: () => {} });
     const q = new Pgsched({ sql, logger: testLogger });
+    await q.migrate();
     await q.setQueue('limited', { concurrency: 8, groupConcurrency: 1 });
     const ids: string[] = [];
     for (let g = 0; g < 20; g++) {

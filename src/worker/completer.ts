@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ClaimDefaults, ClaimedRow, Queries } from '../queries.js';
-import { OutageBackoff, sleep } from '../retry-delay.js';
+import { NoAnswerError, OutageBackoff, sleep, withinNoAnswer } from '../retry-delay.js';
 import { type Settlement, toSettleBatch } from './settlement.js';
 
 const MAX_BATCH = 2_000;
@@ -12,6 +12,8 @@ export interface ClaimAlong {
   defaults: ClaimDefaults;
   /** The claimed rows, after the batch's outcomes were reported written; null if the statement failed. */
   done(rows: ClaimedRow[] | null): void;
+  /** The claimed rows of a statement answered after the worker stopped waiting for it (done had null). */
+  late(rows: ClaimedRow[]): void;
 }
 
 /**
@@ -86,18 +88,27 @@ export class Completer {
           let written: string[];
           let claimed: ClaimedRow[] = [];
           if (along) {
-            const rows = await this.queries.settleAndClaim(
+            const statement = this.queries.settleAndClaim(
               this.workerId,
               settleBatch,
               this.deleteCompleted,
               along,
             );
+            // Answered after we stopped waiting: the outcomes were written, and the jobs claimed are ours.
+            const late = () =>
+              statement.then(
+                (rows) => along.late(rows.filter((r) => r.settled === null)),
+                () => {},
+              );
+            const rows = await withinNoAnswer(statement, 'writing job outcomes').catch((error) => {
+              if (error instanceof NoAnswerError) late();
+              throw error;
+            });
             written = rows.filter((r) => r.settled !== null).map((r) => r.settled!);
             claimed = rows.filter((r) => r.settled === null);
           } else {
-            written = (await this.queries.settle(this.workerId, settleBatch, this.deleteCompleted)).map(
-              (r) => r.id,
-            );
+            const statement = this.queries.settle(this.workerId, settleBatch, this.deleteCompleted);
+            written = (await withinNoAnswer(statement, 'writing job outcomes')).map((r) => r.id);
           }
           this.#backoff.reset();
           if (written.length < batch.length) this.#logLost(batch, written);

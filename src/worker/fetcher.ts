@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ClaimDefaults, ClaimedRow, Queries } from '../queries.js';
-import { OutageBackoff, sleep } from '../retry-delay.js';
+import { NoAnswerError, OutageBackoff, sleep, withinNoAnswer } from '../retry-delay.js';
 import type { ClaimSizer } from './claim-sizer.js';
 import type { ClaimAlong } from './completer.js';
 
@@ -90,6 +90,7 @@ export class Fetcher {
       limit,
       queues: this.deps.queues,
       defaults: this.deps.defaults,
+      late: (rows) => this.#late(rows),
       done: (rows) => {
         this.#claiming -= limit;
         // While stopping, the worker keeps the rows in its buffer for stop() to give back.
@@ -136,15 +137,24 @@ export class Fetcher {
     await Promise.all(this.#claims);
   }
 
-  /** One claim; on failure it sets the backoff and returns, so its slots are free at once. */
+  /**
+   * One claim; on failure it sets the backoff and returns, so its slots are free at once. A claim
+   * left without an answer stops holding slots; if it is answered after all, its jobs are taken.
+   */
   async #claim(limit: number, backoff: OutageBackoff): Promise<void> {
     const { queries, workerId, queues, defaults, logger } = this.deps;
+    const sent = performance.now();
+    const claim = queries.claim(workerId, limit, queues, defaults);
     try {
-      const sent = performance.now();
-      const rows = await queries.claim(workerId, limit, queues, defaults);
+      const rows = await withinNoAnswer(claim, 'claiming jobs');
       backoff.reset();
       this.#claimed(rows, limit, performance.now() - sent);
     } catch (error) {
+      if (error instanceof NoAnswerError)
+        claim.then(
+          (late) => this.#late(late),
+          () => {},
+        );
       this.#wantFetch = true;
       // Two claims failing together are one failure: the backoff advances once per wait.
       if (Date.now() >= this.#retryAt) {
@@ -153,6 +163,11 @@ export class Fetcher {
         logger.warn({ err: error, retryInMs: delay }, 'claiming jobs failed; retrying');
       }
     }
+  }
+
+  /** Jobs of a claim answered after the worker stopped waiting for it: still ours, so run them. */
+  #late(rows: ClaimedRow[]): void {
+    if (rows.length > 0) this.deps.accept(rows);
   }
 
   #claimed(rows: ClaimedRow[], limit: number, ms: number): void {
