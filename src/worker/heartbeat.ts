@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ClaimedRow, Queries } from '../queries.js';
+import { withinNoAnswer } from '../retry-delay.js';
 
 /**
  * Extends the lease of every job this worker owns, in one statement, three times per
@@ -66,7 +67,8 @@ export class Heartbeat {
   }
 
   private async confirmNow(ids: string[]): Promise<Set<string>> {
-    const rows = await this.queries.heartbeat(this.workerId, ids);
+    // Without an answer, the next beat must not wait behind this one (see NO_ANSWER_MS).
+    const rows = await withinNoAnswer(this.queries.heartbeat(this.workerId, ids), 'extending leases');
     return new Set(rows.map((r) => r.id));
   }
 
