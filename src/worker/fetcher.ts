@@ -21,8 +21,8 @@ export interface FetcherDeps {
   held(): number;
   /** Jobs waiting in the buffer for a slot. */
   buffered(): number;
-  /** Takes claimed rows (in any order). */
-  accept(rows: ClaimedRow[]): void;
+  /** Takes claimed rows (in any order) from a claim sent at `sentAt` (performance.now()). */
+  accept(rows: ClaimedRow[], sentAt: number): void;
 }
 
 /**
@@ -90,12 +90,12 @@ export class Fetcher {
       limit,
       queues: this.deps.queues,
       defaults: this.deps.defaults,
-      late: (rows) => this.#late(rows),
+      late: (rows) => this.#late(rows, sent),
       done: (rows) => {
         this.#claiming -= limit;
         // While stopping, the worker keeps the rows in its buffer for stop() to give back.
         if (rows === null) this.#wantFetch = true;
-        else this.#claimed(rows, limit, performance.now() - sent);
+        else this.#claimed(rows, limit, sent);
         this.#wake?.();
       },
     };
@@ -139,7 +139,8 @@ export class Fetcher {
 
   /**
    * One claim; on failure it sets the backoff and returns, so its slots are free at once. A claim
-   * left without an answer stops holding slots; if it is answered after all, its jobs are taken.
+   * left without an answer stops holding slots; if it is answered after all, the jobs still ours
+   * are taken.
    */
   async #claim(limit: number, backoff: OutageBackoff): Promise<void> {
     const { queries, workerId, queues, defaults, logger } = this.deps;
@@ -148,11 +149,11 @@ export class Fetcher {
     try {
       const rows = await withinNoAnswer(claim, 'claiming jobs');
       backoff.reset();
-      this.#claimed(rows, limit, performance.now() - sent);
+      this.#claimed(rows, limit, sent);
     } catch (error) {
       if (error instanceof NoAnswerError)
         claim.then(
-          (late) => this.#late(late),
+          (late) => this.#late(late, sent),
           () => {},
         );
       this.#wantFetch = true;
@@ -165,18 +166,21 @@ export class Fetcher {
     }
   }
 
-  /** Jobs of a claim answered after the worker stopped waiting for it: still ours, so run them. */
-  #late(rows: ClaimedRow[]): void {
-    if (rows.length > 0) this.deps.accept(rows);
+  /**
+   * Jobs of a claim answered after the worker stopped waiting for it. The worker confirms they are
+   * still its own before it runs them (their leases may have run out meanwhile: see Worker#accept).
+   */
+  #late(rows: ClaimedRow[], sent: number): void {
+    if (rows.length > 0) this.deps.accept(rows, sent);
   }
 
-  #claimed(rows: ClaimedRow[], limit: number, ms: number): void {
-    this.deps.sizer.onClaim(ms);
+  #claimed(rows: ClaimedRow[], limit: number, sent: number): void {
+    this.deps.sizer.onClaim(performance.now() - sent);
     this.deps.sizer.update();
     this.#retryAt = 0;
     this.#mayHaveMore = rows.length === limit;
     if (this.#mayHaveMore) this.#wantFetch = true;
-    if (rows.length > 0) this.deps.accept(rows);
+    if (rows.length > 0) this.deps.accept(rows, sent);
   }
 
   /**

@@ -87,7 +87,7 @@ export class Worker {
       stopping: this.#stopping.signal,
       held: () => this.#running.size + this.#buffer.size,
       buffered: () => this.#buffer.size,
-      accept: (rows) => this.#accept(rows),
+      accept: (rows, sentAt) => this.#accept(rows, sentAt),
     });
   }
 
@@ -145,7 +145,29 @@ export class Worker {
     }
   }
 
-  #accept(rows: ClaimedRow[]): void {
+  /**
+   * Takes the rows of a claim sent at `sentAt`. A claim answered slowly (later than the buffer's
+   * recheck interval, or after the worker stopped waiting for it) may hold jobs whose leases ran
+   * out meanwhile and that another worker now runs: those rows are confirmed first, and only the
+   * ones still ours are taken; a row that a newer claim of ours holds is left to it.
+   */
+  #accept(rows: ClaimedRow[], sentAt: number): void {
+    if (performance.now() - sentAt <= this.config.recheckMs) return this.#take(rows);
+    const fresh = rows.filter((row) => !this.#leases.get(row.id));
+    if (fresh.length === 0) return;
+    this.#heartbeat.confirm(fresh.map((row) => row.id)).then(
+      (kept) => this.#take(fresh.filter((row) => kept.has(row.id))),
+      // Unconfirmed: not started; their leases run out and the rescuer returns them.
+      (error) =>
+        this.logger.warn(
+          { err: error, count: fresh.length },
+          'could not confirm a slow claim; leaving its jobs',
+        ),
+    );
+  }
+
+  #take(rows: ClaimedRow[]): void {
+    if (rows.length === 0) return;
     // UPDATE … RETURNING does not keep the claim order; restore it.
     rows.sort((a, b) => a.priority - b.priority || a.run_at_ms - b.run_at_ms || Number(a.id) - Number(b.id));
     for (const row of rows) {
