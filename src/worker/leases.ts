@@ -15,10 +15,19 @@ export class Leases {
    */
   readonly #unblocking = new Map<string, string>();
 
+  /**
+   * Claims (id → claimed_at) whose written outcome frees room in a limit: a limited queue or a
+   * group (a key's next job is not limited: the fetch loop's own claims take it).
+   */
+  readonly #freeing = new Map<string, string>();
+
   /** Takes on a new claim (replacing an earlier claim of the same job). */
   hold(row: ClaimedRow): void {
     this.#rows.set(row.id, row);
     if (row.unblocks) this.#unblocking.set(row.id, row.claimed_at);
+    // On the policy path `unblocks` also stands for a group or a limited queue; a plain key alone
+    // sets it on either path.
+    if (row.unblocks && row.key === null) this.#freeing.set(row.id, row.claimed_at);
   }
 
   get(id: string): ClaimedRow | undefined {
@@ -29,28 +38,32 @@ export class Leases {
     return [...this.#rows.values()];
   }
 
-  /** Forgets a lease, unless a newer claim of the same job holds it by now. */
+  /** Forgets a claim (its lease and markers), unless a newer claim of the same job holds it by now. */
   release(id: string, claimedAt: string): void {
     if (this.#rows.get(id)?.claimed_at === claimedAt) this.#rows.delete(id);
+    if (this.#unblocking.get(id) === claimedAt) this.#unblocking.delete(id);
+    if (this.#freeing.get(id) === claimedAt) this.#freeing.delete(id);
   }
 
-  /** Whether writing these outcomes may let another job start. */
-  unblocks(outcomes: readonly { id: string; claimedAt: string }[]): boolean {
-    if (this.#unblocking.size === 0) return false;
-    return outcomes.some(({ id, claimedAt }) => this.#unblocking.get(id) === claimedAt);
+  /** Whether writing these outcomes frees room in a limit (see Fetcher.along). */
+  freesLimit(outcomes: readonly { id: string; claimedAt: string }[]): boolean {
+    if (this.#freeing.size === 0) return false;
+    return outcomes.some(({ id, claimedAt }) => this.#freeing.get(id) === claimedAt);
   }
 
   /** Forgets the claims whose outcomes were written; true if one of them may unblock another job. */
   written(outcomes: readonly { id: string; claimedAt: string }[]): boolean {
     let unblocked = false;
     for (const { id, claimedAt } of outcomes) {
+      unblocked ||= this.#unblocking.get(id) === claimedAt;
       this.release(id, claimedAt);
-      if (this.#unblocking.get(id) === claimedAt) unblocked = this.#unblocking.delete(id);
     }
     return unblocked;
   }
 
   delete(id: string): void {
     this.#rows.delete(id);
+    this.#unblocking.delete(id);
+    this.#freeing.delete(id);
   }
 }

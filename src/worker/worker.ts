@@ -48,7 +48,7 @@ export class Worker {
       },
       // Outcomes that free room in a limit carry the next claim (see Fetcher.along).
       (batch) =>
-        this.#stopping.signal.aborted || !this.#leases.unblocks(batch) ? null : this.#fetcher.along(),
+        this.#stopping.signal.aborted || !this.#leases.freesLimit(batch) ? null : this.#fetcher.along(),
     );
     this.#executorDeps = {
       logger,
