@@ -152,7 +152,10 @@ export class Worker {
    * ones still ours are taken; a row that a newer claim of ours holds is left to it.
    */
   #accept(rows: ClaimedRow[], sentAt: number): void {
-    if (performance.now() - sentAt <= this.config.recheckMs) return this.#take(rows);
+    if (performance.now() - sentAt <= this.config.recheckMs) {
+      this.#take(rows);
+      return;
+    }
     const fresh = rows.filter((row) => !this.#leases.get(row.id));
     if (fresh.length === 0) return;
     this.#heartbeat.confirm(fresh.map((row) => row.id)).then(
