@@ -73,7 +73,7 @@ export class Fetcher {
   }
 
   /**
-   * A claim to send with outcomes that free room in a limit (a limited queue, a group, a key): it
+   * A claim to send with outcomes that free room in a limit (a limited queue or a group): it
    * sees that room at once, and the cycle costs one round trip and one commit instead of a settle
    * and then a claim. Null when no slot is free, or while claims come back full: then the fetch
    * loop is claiming anyway, and a third claim beside its two would only contend with them (a
