@@ -84,32 +84,7 @@ export class Completer {
         const along = isolating || this.#settleAlone ? null : this.claimAlong(batch);
         this.#settleAlone = false;
         try {
-          const settleBatch = toSettleBatch(batch, !this.deleteCompleted);
-          let written: string[];
-          let claimed: ClaimedRow[] = [];
-          if (along) {
-            const statement = this.queries.settleAndClaim(
-              this.workerId,
-              settleBatch,
-              this.deleteCompleted,
-              along,
-            );
-            // Answered after we stopped waiting: the outcomes were written, and the jobs claimed are ours.
-            const late = () =>
-              statement.then(
-                (rows) => along.late(rows.filter((r) => r.settled === null)),
-                () => {},
-              );
-            const rows = await withinNoAnswer(statement, 'writing job outcomes').catch((error) => {
-              if (error instanceof NoAnswerError) late();
-              throw error;
-            });
-            written = rows.filter((r) => r.settled !== null).map((r) => r.settled!);
-            claimed = rows.filter((r) => r.settled === null);
-          } else {
-            const statement = this.queries.settle(this.workerId, settleBatch, this.deleteCompleted);
-            written = (await withinNoAnswer(statement, 'writing job outcomes')).map((r) => r.id);
-          }
+          const { written, claimed } = await this.#write(batch, along);
           this.#backoff.reset();
           if (written.length < batch.length) this.#logLost(batch, written);
           this.onWritten(batch, along !== null);
@@ -138,6 +113,36 @@ export class Completer {
       }
     } finally {
       this.#flushing = null;
+    }
+  }
+
+  /** One statement: the batch's outcomes, and the claim riding with them if any. */
+  async #write(
+    batch: Settlement[],
+    along: ClaimAlong | null,
+  ): Promise<{ written: string[]; claimed: ClaimedRow[] }> {
+    const settleBatch = toSettleBatch(batch, !this.deleteCompleted);
+    if (!along) {
+      const statement = this.queries.settle(this.workerId, settleBatch, this.deleteCompleted);
+      const rows = await withinNoAnswer(statement, 'writing job outcomes');
+      return { written: rows.map((r) => r.id), claimed: [] };
+    }
+    const statement = this.queries.settleAndClaim(this.workerId, settleBatch, this.deleteCompleted, along);
+    try {
+      const rows = await withinNoAnswer(statement, 'writing job outcomes');
+      return {
+        written: rows.filter((r) => r.settled !== null).map((r) => r.settled!),
+        claimed: rows.filter((r) => r.settled === null),
+      };
+    } catch (error) {
+      // Answered after we stopped waiting: the outcomes were written, and the claimed jobs are ours.
+      if (error instanceof NoAnswerError) {
+        statement.then(
+          (rows) => along.late(rows.filter((r) => r.settled === null)),
+          () => {},
+        );
+      }
+      throw error;
     }
   }
 
