@@ -26,10 +26,12 @@ describe('lost leases', () => {
       },
       { visibilityTimeout: '1500ms' },
     );
+    // One slot plus one prefetched: x runs (and hangs), then y is claimed and waits in the buffer.
+    // (Enqueued together, two claims in flight could bring y back first and start it.)
     const x = await q.enqueue('lease-pair', { name: 'x' }, { priority: 0 });
-    const y = await q.enqueue('lease-pair', { name: 'y' }, { priority: 1 });
-    // One slot plus one prefetched: x runs (and hangs), y waits in the worker's buffer.
     await q.start({ concurrency: 1, prefetch: 1, pollInterval: 50 });
+    await waitFor(() => starts.length === 1);
+    const y = await q.enqueue('lease-pair', { name: 'y' }, { priority: 1 });
     await waitFor(async () => {
       const rows = await db.sql`select id from pgsched.jobs where state = 'running' and id in (${x}, ${y})`;
       return rows.length === 2 && starts.length === 1;
