@@ -8,26 +8,10 @@ import type { ClaimedRow } from '../queries.js';
  */
 export class Leases {
   readonly #rows = new Map<string, ClaimedRow>();
-  /**
-   * Claims (id → claimed_at) whose written outcome may let another job start (groups, keys,
-   * limited queues). By claim, like the leases: an earlier claim's late outcome must not consume
-   * a newer one's marker.
-   */
-  readonly #unblocking = new Map<string, string>();
-
-  /**
-   * Claims (id → claimed_at) whose written outcome frees room in a limit: a limited queue or a
-   * group (a key's next job is not limited: the fetch loop's own claims take it).
-   */
-  readonly #freeing = new Map<string, string>();
 
   /** Takes on a new claim (replacing an earlier claim of the same job). */
   hold(row: ClaimedRow): void {
     this.#rows.set(row.id, row);
-    if (row.unblocks) this.#unblocking.set(row.id, row.claimed_at);
-    // On the policy path `unblocks` also stands for a group or a limited queue; a plain key alone
-    // sets it on either path.
-    if (row.unblocks && row.key === null) this.#freeing.set(row.id, row.claimed_at);
   }
 
   get(id: string): ClaimedRow | undefined {
@@ -38,24 +22,28 @@ export class Leases {
     return [...this.#rows.values()];
   }
 
-  /** Forgets a claim (its lease and markers), unless a newer claim of the same job holds it by now. */
+  /** Forgets a lease, unless a newer claim of the same job holds it by now. */
   release(id: string, claimedAt: string): void {
-    if (this.#rows.get(id)?.claimed_at === claimedAt) this.#rows.delete(id);
-    if (this.#unblocking.get(id) === claimedAt) this.#unblocking.delete(id);
-    if (this.#freeing.get(id) === claimedAt) this.#freeing.delete(id);
+    if (this.#held(id, claimedAt)) this.#rows.delete(id);
   }
 
-  /** Whether writing these outcomes frees room in a limit (see Fetcher.along). */
+  /**
+   * Whether writing these outcomes frees room in a limit: a limited queue or a group (see
+   * Fetcher.along). On the policy path `unblocks` also stands for those; a plain key sets it on
+   * either path, and a key's next job is taken by the fetch loop's own claims.
+   */
   freesLimit(outcomes: readonly { id: string; claimedAt: string }[]): boolean {
-    if (this.#freeing.size === 0) return false;
-    return outcomes.some(({ id, claimedAt }) => this.#freeing.get(id) === claimedAt);
+    return outcomes.some(({ id, claimedAt }) => {
+      const row = this.#held(id, claimedAt);
+      return row?.unblocks === true && row.key === null;
+    });
   }
 
   /** Forgets the claims whose outcomes were written; true if one of them may unblock another job. */
   written(outcomes: readonly { id: string; claimedAt: string }[]): boolean {
     let unblocked = false;
     for (const { id, claimedAt } of outcomes) {
-      unblocked ||= this.#unblocking.get(id) === claimedAt;
+      unblocked ||= this.#held(id, claimedAt)?.unblocks === true;
       this.release(id, claimedAt);
     }
     return unblocked;
@@ -63,7 +51,11 @@ export class Leases {
 
   delete(id: string): void {
     this.#rows.delete(id);
-    this.#unblocking.delete(id);
-    this.#freeing.delete(id);
+  }
+
+  /** The claim `claimedAt` of job `id`, if it is still the one held. */
+  #held(id: string, claimedAt: string): ClaimedRow | undefined {
+    const row = this.#rows.get(id);
+    return row?.claimed_at === claimedAt ? row : undefined;
   }
 }
