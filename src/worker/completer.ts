@@ -45,7 +45,7 @@ export class Completer {
      */
     private readonly onWritten: (batch: readonly Settlement[], claimedAlong: boolean) => void,
     /** A claim to send with this batch, if the worker wants one. */
-    private readonly claimAlong: (batch: readonly Settlement[]) => ClaimAlong | null = () => null,
+    private readonly claimAlong: (batch: readonly Settlement[]) => ClaimAlong | null,
   ) {}
 
   get size(): number {
