@@ -33,26 +33,37 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * How long the worker waits for an answer to one of its statements before it stops waiting.
+ * How long the worker waits for an answer to one of its statements before it gives up on it.
  * postgres.js can leave a query pending while a connection reconnects in a loop after the server
  * closed it during start-up (porsager/postgres#1193): after a restart, a claim waited 20–90 s and
  * held the worker's slots meanwhile. No claim or settle takes this long on a live server.
  */
 export const NO_ANSWER_MS = 10_000;
 
-/** A statement got no answer within {@link NO_ANSWER_MS}; it may still complete later. */
+/** A statement got no answer in time and was cancelled; if it had already run, it may still answer. */
 export class NoAnswerError extends Error {
-  constructor(what: string) {
-    super(`${what}: no answer from the database within ${NO_ANSWER_MS} ms`);
+  constructor(what: string, ms: number) {
+    super(`${what}: no answer from the database within ${ms} ms`);
     this.name = 'NoAnswerError';
   }
 }
 
-/** `promise`, or a NoAnswerError after {@link NO_ANSWER_MS}; the statement itself is not cancelled. */
-export function withinNoAnswer<T>(promise: PromiseLike<T>, what: string): Promise<T> {
+/**
+ * `statement`, or a NoAnswerError after `ms`. The statement is cancelled then: one the driver never
+ * sent is dropped and never runs (a claim that cannot leave orphaned jobs behind), one running on
+ * the server is asked to stop; one that already ran still resolves `statement` later.
+ */
+export function withinNoAnswer<T>(
+  statement: PromiseLike<T> & { cancel?: () => unknown },
+  what: string,
+  ms = NO_ANSWER_MS,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new NoAnswerError(what)), NO_ANSWER_MS);
+    timer = setTimeout(() => {
+      reject(new NoAnswerError(what, ms));
+      Promise.resolve(statement.cancel?.()).catch(() => {});
+    }, ms);
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([statement, timeout]).finally(() => clearTimeout(timer));
 }

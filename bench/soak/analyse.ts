@@ -6,6 +6,8 @@ export interface SoakFindings {
   states: Record<string, number>;
   /** Jobs claimed more than once, by why: each earlier attempt's lease expired under a process the soak killed, one it froze, or another. */
   repeated: { total: number; afterKill: number; afterFreeze: number; unexplained: number };
+  /** The first few unexplained repeats with their attempt history, to tell what happened. */
+  unexplainedJobs: { id: string; history: unknown[] }[];
   /** Attempts per job: the most any job needed. */
   maxAttempts: number;
   cron: {
@@ -35,9 +37,15 @@ export async function analyse(
         select state::text, count(*)::int as n from pgsched.jobs where name = 'soak' group by 1`
     ).map((r) => [r.state, r.n]),
   );
-  const repeatedRows = await sql<{ attempt: number; errors: { kind?: string; message?: string }[] }[]>`
-    select attempt, errors from pgsched.jobs where name = 'soak' and attempt > 1`;
+  const repeatedRows = await sql<
+    { id: string; attempt: number; errors: { kind?: string; message?: string }[]; history: unknown[] }[]
+  >`select id, attempt, errors, history from pgsched.jobs where name = 'soak' and attempt > 1`;
   const repeated = { total: repeatedRows.length, afterKill: 0, afterFreeze: 0, unexplained: 0 };
+  const unexplainedJobs: SoakFindings['unexplainedJobs'] = [];
+  const unexplained = (row: (typeof repeatedRows)[number]) => {
+    repeated.unexplained++;
+    if (unexplainedJobs.length < 5) unexplainedJobs.push({ id: row.id, history: row.history });
+  };
   let maxAttempts = 1;
   for (const row of repeatedRows) {
     maxAttempts = Math.max(maxAttempts, row.attempt);
@@ -45,10 +53,10 @@ export async function analyse(
     const pids = row.errors
       .filter((e) => e.kind === 'lease-expired')
       .map((e) => Number(/worker [^:]+:(\d+):/.exec(e.message ?? '')?.[1]));
-    if (pids.length < row.attempt - 1) repeated.unexplained++;
+    if (pids.length < row.attempt - 1) unexplained(row);
     else if (pids.every((pid) => fleet.killed.has(pid))) repeated.afterKill++;
     else if (pids.every((pid) => fleet.killed.has(pid) || fleet.frozen.has(pid))) repeated.afterFreeze++;
-    else repeated.unexplained++;
+    else unexplained(row);
   }
   const ticks = await sql<{ fire_at: Date; created_at: Date }[]>`
     select fire_at, created_at from pgsched.jobs where schedule = 'soak-tick' order by fire_at, created_at`;
@@ -63,6 +71,7 @@ export async function analyse(
   return {
     states,
     repeated,
+    unexplainedJobs,
     maxAttempts,
     cron: {
       occurrences: ticks.length,

@@ -117,12 +117,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       }, 200),
     );
     let busy = false; // one fault at a time: a kill never lands in the middle of a restart
+    let faultsOver = false; // set once drained: a kill whose timer fired before must not schedule another
     const scheduleKill = () => {
+      if (faultsOver) return;
       const [a, b] = o.killEveryMs;
       timers.push(
         setTimeout(
           async () => {
-            if (!busy) {
+            if (!busy && !faultsOver) {
               busy = true;
               const at = Date.now();
               const pid = await fleet.killOne(random).catch(() => undefined);
@@ -143,6 +145,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     if (o.freezeEveryMs > 0) {
       timers.push(
         setInterval(() => {
+          if (faultsOver) return;
           const pid = fleet.freezeOne(random, o.freezeForMs);
           if (pid) {
             freezes++;
@@ -186,6 +189,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     }
     const drainMs = Date.now() - started;
     longestStallMs = Math.max(longestStallMs, Date.now() - lastProgressAt);
+    faultsOver = true;
     for (const t of timers) clearTimeout(t);
     while (busy) await new Promise((r) => setTimeout(r, 50));
     // Let frozen processes wake and every process write what it holds before the final stop.

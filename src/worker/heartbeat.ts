@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ClaimedRow, Queries } from '../queries.js';
-import { withinNoAnswer } from '../retry-delay.js';
+import { NO_ANSWER_MS, NoAnswerError, withinNoAnswer } from '../retry-delay.js';
 
 /**
  * Extends the lease of every job this worker owns, in one statement, three times per
@@ -49,6 +49,9 @@ export class Heartbeat {
       });
     } catch (error) {
       this.logger.warn({ err: error }, 'heartbeat failed; leases run until their visibility timeout');
+      // The beat was cancelled unanswered (a stuck connection): another goes out at once, on
+      // another connection, rather than one interval later with a third of the lease gone.
+      if (error instanceof NoAnswerError && this.#timer) setImmediate(() => void this.beat());
     } finally {
       this.#beating = false;
     }
@@ -64,11 +67,18 @@ export class Heartbeat {
 
   stop(): void {
     clearInterval(this.#timer);
+    this.#timer = undefined;
   }
 
   private async confirmNow(ids: string[]): Promise<Set<string>> {
-    // Without an answer, the next beat must not wait behind this one (see NO_ANSWER_MS).
-    const rows = await withinNoAnswer(this.queries.heartbeat(this.workerId, ids), 'extending leases');
+    // A beat left unanswered for a whole interval is given up (see NO_ANSWER_MS): the leases it
+    // extends are only three intervals long.
+    const noAnswerMs = Math.min(NO_ANSWER_MS, Math.max(1_000, this.#everyMs));
+    const rows = await withinNoAnswer(
+      this.queries.heartbeat(this.workerId, ids),
+      'extending leases',
+      noAnswerMs,
+    );
     return new Set(rows.map((r) => r.id));
   }
 
