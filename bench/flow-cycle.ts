@@ -90,12 +90,15 @@ try {
     await Promise.all(Array.from({ length: LANES }, lane));
     const seconds = (performance.now() - t0) / 1000;
     await new Promise((r) => setTimeout(r, 1_500)); // function statistics are sent when sessions end
-    const [fn] = await user<{ ms: number }[]>`
-      select (total_time / calls)::float8 as ms from pg_stat_user_functions
-      where funcname = 'settle_and_claim_jobs'`;
+    const fns = await user<{ name: string; ms: number }[]>`
+      select funcname as name, (total_time / ${cycles})::float8 as ms from pg_stat_user_functions
+      where funcname in ('settle_and_claim_jobs', 'settle_jobs', 'claim_jobs', 'flow_pick')`;
+    const inside = (name: string) => (fns.find((f) => f.name === name)?.ms ?? 0).toFixed(2);
     console.log(
       `${scenario}, ${LANES} lane(s): ${Math.round(settled / seconds)} jobs/s; per cycle ` +
-        `${(statementMs / cycles).toFixed(2)} ms as sent, ${fn!.ms.toFixed(2)} ms in the function`,
+        `${(statementMs / cycles).toFixed(2)} ms as sent, ${inside('settle_and_claim_jobs')} ms in the ` +
+        `function (settle ${inside('settle_jobs')}, claim ${inside('claim_jobs')}, of which picking ` +
+        `${inside('flow_pick')})`,
     );
     await user.end();
     await admin.unsafe(`drop database if exists "${name}" with (force)`);
