@@ -25,6 +25,8 @@ const { values: args } = parseArgs({
     jobs: { type: 'string', default: '20000' },
     only: { type: 'string', default: 'concurrency,groups' },
     lanes: { type: 'string', default: '1' },
+    /** The most one statement claims (a worker's claim limit). */
+    batch: { type: 'string', default: '500' },
   },
 });
 const JOBS = Number(args.jobs);
@@ -74,7 +76,7 @@ try {
         }));
         const sent = performance.now();
         const rows = await queries.settleAndClaim('bench-cycle', toSettleBatch(outcomes, false), true, {
-          limit: 500,
+          limit: Number(args.batch),
           queues: null,
           defaults: DEFAULTS,
         });
@@ -87,7 +89,9 @@ try {
       await sql.end();
     };
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     await Promise.all(Array.from({ length: LANES }, lane));
+    const cpu = process.cpuUsage(cpu0);
     const seconds = (performance.now() - t0) / 1000;
     await new Promise((r) => setTimeout(r, 1_500)); // function statistics are sent when sessions end
     const fns = await user<{ name: string; ms: number }[]>`
@@ -98,7 +102,7 @@ try {
       `${scenario}, ${LANES} lane(s): ${Math.round(settled / seconds)} jobs/s; per cycle ` +
         `${(statementMs / cycles).toFixed(2)} ms as sent, ${inside('settle_and_claim_jobs')} ms in the ` +
         `function (settle ${inside('settle_jobs')}, claim ${inside('claim_jobs')}, of which picking ` +
-        `${inside('flow_pick')})`,
+        `${inside('flow_pick')}); this process's CPU ${((cpu.user + cpu.system) / 1000 / cycles).toFixed(2)} ms`,
     );
     await user.end();
     await admin.unsafe(`drop database if exists "${name}" with (force)`);
