@@ -50,7 +50,7 @@ describe('a statement left without an answer', () => {
 describe('a heartbeat left without an answer', () => {
   it('is given up after one beat interval and sent again at once: a 3 s lease does not run out', async () => {
     await db.pgsched().migrate();
-    const [id] = await db.pgsched().enqueueMany('beat-job', [{}]);
+    const id = (await db.pgsched().enqueueMany('beat-job', [{}]))[0]!;
     const queries = createQueries(db.sql, 'pgsched');
     const defaults = { names: ['beat-job'], maxAttempts: [3], visibilityMs: [3_000], atMostOnce: [0] };
     const [row] = await queries.claim('beat-worker', 1, null, defaults);
