@@ -90,7 +90,8 @@ describe('a heartbeat left without an answer', () => {
     expect(lost).toEqual([]);
     // The stuck statement was cancelled on the server, not left sleeping.
     await waitFor(async () => {
-      const rows = await db.sql`select 1 from pg_stat_activity where query = 'select pg_sleep(60)'`;
+      const rows = await db.sql`
+        select 1 from pg_stat_activity where state = 'active' and query = 'select pg_sleep(60)'`;
       return rows.length === 0;
     }, 5_000);
   });
