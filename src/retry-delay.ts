@@ -53,18 +53,21 @@ export class NoAnswerError extends Error {
 /**
  * `statement`, or a NoAnswerError after `ms`. The statement is cancelled then: one the driver never
  * sent is dropped and never runs (a claim that cannot leave orphaned jobs behind), one running on
- * the server is asked to stop; one that already ran still resolves `statement` later.
+ * the server is asked to stop. One that had already run may still answer: its result goes to
+ * `onLate` (a claim's jobs are the worker's all the same).
  */
 export function withinNoAnswer<T>(
   statement: PromiseLike<T> & { cancel?: () => unknown },
   what: string,
   ms = NO_ANSWER_MS,
+  onLate?: (result: T) => void,
 ): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       reject(new NoAnswerError(what, ms));
       Promise.resolve(statement.cancel?.()).catch(() => {});
+      if (onLate) statement.then(onLate, () => {});
     }, ms);
   });
   return Promise.race([statement, timeout]).finally(() => clearTimeout(timer));

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ClaimDefaults, ClaimedRow, Queries } from '../queries.js';
-import { NoAnswerError, OutageBackoff, sleep, withinNoAnswer } from '../retry-delay.js';
+import { NO_ANSWER_MS, OutageBackoff, sleep, withinNoAnswer } from '../retry-delay.js';
 import { type Settlement, toSettleBatch } from './settlement.js';
 
 const MAX_BATCH = 2_000;
@@ -128,22 +128,14 @@ export class Completer {
       return { written: rows.map((r) => r.id), claimed: [] };
     }
     const statement = this.queries.settleAndClaim(this.workerId, settleBatch, this.deleteCompleted, along);
-    try {
-      const rows = await withinNoAnswer(statement, 'writing job outcomes');
-      return {
-        written: rows.filter((r) => r.settled !== null).map((r) => r.settled!),
-        claimed: rows.filter((r) => r.settled === null),
-      };
-    } catch (error) {
-      // Answered after we stopped waiting: the outcomes were written, and the claimed jobs are ours.
-      if (error instanceof NoAnswerError) {
-        statement.then(
-          (rows) => along.late(rows.filter((r) => r.settled === null)),
-          () => {},
-        );
-      }
-      throw error;
-    }
+    // Answered after we stopped waiting: the outcomes were written, and the claimed jobs are ours.
+    const rows = await withinNoAnswer(statement, 'writing job outcomes', NO_ANSWER_MS, (late) =>
+      along.late(late.filter((r) => r.settled === null)),
+    );
+    return {
+      written: rows.filter((r) => r.settled !== null).map((r) => r.settled!),
+      claimed: rows.filter((r) => r.settled === null),
+    };
   }
 
   /**

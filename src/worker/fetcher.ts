@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ClaimDefaults, ClaimedRow, Queries } from '../queries.js';
-import { NoAnswerError, OutageBackoff, sleep, withinNoAnswer } from '../retry-delay.js';
+import { NO_ANSWER_MS, OutageBackoff, sleep, withinNoAnswer } from '../retry-delay.js';
 import type { ClaimSizer } from './claim-sizer.js';
 import type { ClaimAlong } from './completer.js';
 
@@ -145,17 +145,14 @@ export class Fetcher {
   async #claim(limit: number, backoff: OutageBackoff): Promise<void> {
     const { queries, workerId, queues, defaults, logger } = this.deps;
     const sent = performance.now();
-    const claim = queries.claim(workerId, limit, queues, defaults);
     try {
-      const rows = await withinNoAnswer(claim, 'claiming jobs');
+      const claim = queries.claim(workerId, limit, queues, defaults);
+      const rows = await withinNoAnswer(claim, 'claiming jobs', NO_ANSWER_MS, (late) =>
+        this.#late(late, sent),
+      );
       backoff.reset();
       this.#claimed(rows, limit, sent);
     } catch (error) {
-      if (error instanceof NoAnswerError)
-        claim.then(
-          (late) => this.#late(late, sent),
-          () => {},
-        );
       this.#wantFetch = true;
       // Two claims failing together are one failure: the backoff advances once per wait.
       if (Date.now() >= this.#retryAt) {
