@@ -87,6 +87,34 @@ export interface ClaimDefaults {
 }
 
 /**
+ * How many jobs of each concurrency-limited queue a claim may take (the worker's permits plus its
+ * prefetch, less what it holds): parallel arrays. A limited queue not named here is not claimed.
+ */
+export interface ClaimCaps {
+  queues: string[];
+  caps: number[];
+}
+
+/** No limited queue claimed from (none known, or no permits). */
+export const NO_CAPS: ClaimCaps = { queues: [], caps: [] };
+
+/** A worker's permits on one concurrency-limited queue (`take_permits`, sql/0009). */
+export interface PermitRow {
+  queue: string;
+  permits: number;
+}
+
+/** What a worker tells `take_permits` of the queues whose jobs it runs or holds permits of. */
+export interface PermitRequest {
+  /** Permits wanted on limited queues not named in `known`. */
+  want: number;
+  known: string[];
+  occupied: number[];
+  wants: number[];
+  leaseMs: number;
+}
+
+/**
  * Every statement of the hot path. Values are always bound parameters; the schema is always
  * an escaped identifier through `sql(schema)`.
  */
@@ -136,10 +164,12 @@ export function createQueries(sql: Sql, schema: string) {
      * (`claim_jobs`, sql/0006: SKIP LOCKED, plans that do not depend on statistics, and the queues'
      * policies: limits, rates, groups, pause).
      */
-    claim: (workerId: string, limit: number, queues: string[] | null, d: ClaimDefaults) => sql<ClaimedRow[]>`
+    claim: (workerId: string, limit: number, queues: string[] | null, d: ClaimDefaults, caps = NO_CAPS) =>
+      sql<ClaimedRow[]>`
       select * from ${sql(schema)}.claim_jobs(${workerId}, ${limit}, ${pgArray(d.names)}::text[],
         ${queues === null ? null : pgArray(queues)}::text[], ${pgArray(d.maxAttempts)}::int[],
-        ${pgArray(d.visibilityMs)}::int[], ${pgArray(d.atMostOnce)}::int[])`,
+        ${pgArray(d.visibilityMs)}::int[], ${pgArray(d.atMostOnce)}::int[], ${pgArray(caps.queues)}::text[],
+        ${pgArray(caps.caps)}::int[])`,
 
     /**
      * Writes the outcome of many attempts in one statement (`settle_jobs`, sql/0004) and returns
@@ -160,7 +190,7 @@ export function createQueries(sql: Sql, schema: string) {
       workerId: string,
       b: SettleBatch,
       deleteCompleted: boolean,
-      claim: { limit: number; queues: string[] | null; defaults: ClaimDefaults },
+      claim: { limit: number; queues: string[] | null; defaults: ClaimDefaults; caps: ClaimCaps },
     ) => {
       const d = claim.defaults;
       return sql<(ClaimedRow & { settled: string | null })[]>`
@@ -168,7 +198,8 @@ export function createQueries(sql: Sql, schema: string) {
           ${b.claims}::timestamptz[], ${b.states}::text[], ${b.results}::text[], ${b.errors}::text[],
           ${b.delays}::bigint[], ${b.refunds}::int[], ${deleteCompleted}::bool, ${claim.limit},
           ${pgArray(d.names)}::text[], ${claim.queues === null ? null : pgArray(claim.queues)}::text[],
-          ${pgArray(d.maxAttempts)}::int[], ${pgArray(d.visibilityMs)}::int[], ${pgArray(d.atMostOnce)}::int[])`;
+          ${pgArray(d.maxAttempts)}::int[], ${pgArray(d.visibilityMs)}::int[], ${pgArray(d.atMostOnce)}::int[],
+          ${pgArray(claim.caps.queues)}::text[], ${pgArray(claim.caps.caps)}::int[])`;
     },
 
     /**
@@ -177,6 +208,15 @@ export function createQueries(sql: Sql, schema: string) {
      */
     heartbeat: (workerId: string, ids: string[]) => sql<{ id: string }[]>`
       select id from ${sql(schema)}.extend_leases(${workerId}, ${pgArray(ids)}::bigint[]) as h(id)`,
+
+    /** Renews this worker's permits on the limited queues among `queues` (`take_permits`, sql/0009). */
+    takePermits: (workerId: string, queues: string[] | null, r: PermitRequest) => sql<PermitRow[]>`
+      select queue, permits from ${sql(schema)}.take_permits(${workerId},
+        ${queues === null ? null : pgArray(queues)}::text[], ${r.want}::int, ${pgArray(r.known)}::text[],
+        ${pgArray(r.occupied)}::int[], ${pgArray(r.wants)}::int[], ${r.leaseMs}::int)`,
+
+    /** Gives back every permit of this worker (`release_permits`, sql/0009). */
+    releasePermits: (workerId: string) => sql`select ${sql(schema)}.release_permits(${workerId})`,
 
     /** Returns claimed-but-unstarted jobs to the queue as if never claimed (`release_jobs`). */
     release: (workerId: string, ids: string[]) => sql`

@@ -108,16 +108,16 @@ describe('a worker restricted to some queues', () => {
   });
 });
 
-describe('a limited queue claims along with its settles', () => {
+describe('a limited group claims along with its settles', () => {
   it('outcomes that free room carry the next claim in their statement; a stop leaves nothing claimed', async () => {
     // Counted for the sessions opened from here on: the worker's own connections.
     const dbName = new URL(db.url).pathname.slice(1);
     await db.sql.unsafe(`alter database "${dbName}" set track_functions = 'all'`);
-    await q.setQueue('capped', { concurrency: 4 });
+    await q.setQueue('capped', { groupConcurrency: 4 });
     await q.enqueueMany(
       'capped-job',
       Array.from({ length: 400 }, () => ({})),
-      { queue: 'capped' },
+      { queue: 'capped', group: 'one' },
     );
     const w = db.pgsched();
     let running = 0;
@@ -146,5 +146,50 @@ describe('a limited queue claims along with its settles', () => {
     }, 5_000);
     expect(calls).toBeLessThanOrEqual(counts.completed);
     await db.sql.unsafe(`alter database "${dbName}" reset track_functions`);
+  });
+});
+
+describe('a concurrency-limited queue runs on permits', () => {
+  it('claims ahead of its permits, never runs more than its limit, drains without a poll, gives back everything', async () => {
+    await q.setQueue('permitted', { concurrency: 4 });
+    await q.enqueueMany(
+      'permitted-job',
+      Array.from({ length: 400 }, () => ({})),
+      { queue: 'permitted' },
+    );
+    const w = db.pgsched();
+    let running = 0;
+    let most = 0;
+    w.define('permitted-job', async () => {
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, 2));
+      running--;
+    });
+    let claimedAhead = 0;
+    const t0 = Date.now();
+    // A 20 s poll: the queue must keep moving on the worker's own claims and buffer.
+    await w.start({ concurrency: 20, pollInterval: '20s' });
+    await waitFor(
+      async () => {
+        const { counts } = await w.getQueue('permitted');
+        claimedAhead = Math.max(claimedAhead, counts.running);
+        return counts.completed >= 200;
+      },
+      10_000,
+      5,
+    );
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    // More than 4 rows were out of the table at once (claimed, waiting in the buffer), 4 ran.
+    expect(claimedAhead).toBeGreaterThan(4);
+    const [permits] = await db.sql<{ held: number }[]>`
+      select coalesce(sum(held), 0)::int as held from pgsched.queue_permits where queue = 'permitted'`;
+    expect(permits!.held).toBe(4);
+    await w.stop();
+    const { counts } = await q.getQueue('permitted');
+    expect(counts.running).toBe(0);
+    expect(counts.pending + counts.completed).toBe(400);
+    expect(most).toBe(4);
+    const left = await db.sql`select 1 from pgsched.queue_permits`;
+    expect(left.length).toBe(0);
   });
 });

@@ -13,6 +13,7 @@ const MIN_RATE_POLL_MS = 20;
  *   moment no NOTIFY announces; waiting for the regular poll (1 s by default) would start each
  *   window late and lose throughput. While such a queue exists, the worker is woken every
  *   `period / limit` (at least 20 ms, at most the poll interval).
+ * - Whether one of its queues has a concurrency limit: the worker then renews its permits.
  * - Which queues are paused, so that jobs claimed into the prefetch buffer before a pause do not
  *   start after it (`isPaused`). Claims already skip paused queues in the database.
  *
@@ -24,6 +25,7 @@ export class FlowNotifier extends Notifier {
   #fastTimer: NodeJS.Timeout | undefined;
   #fastMs = 0;
   #paused = new Set<string>();
+  #limited = false;
   #stopped = false;
   #unlisten: (() => Promise<unknown>) | undefined;
 
@@ -37,6 +39,11 @@ export class FlowNotifier extends Notifier {
     private readonly log: Logger,
   ) {
     super(listenSql, channels, opts, log);
+  }
+
+  /** Whether one of the worker's queues had a concurrency limit at the latest read (see Permits). */
+  hasLimits(): boolean {
+    return this.#limited;
   }
 
   /** Whether `queue` was paused at the latest read (a poll interval ago at most, or its NOTIFY). */
@@ -76,15 +83,17 @@ export class FlowNotifier extends Notifier {
       const queues = this.queues;
       // Paused names joined by ',' (no queue name holds one): the worker's connections do not fetch
       // array types, so a text[] would arrive as its literal.
-      const [row] = await this.db<{ ms: number | null; paused: string | null }[]>`
+      const [row] = await this.db<{ ms: number | null; paused: string | null; limited: boolean | null }[]>`
         select min(least(rate_period_ms::float8 / rate_limit, group_rate_period_ms::float8 / group_rate_limit))
                  filter (where not paused) as ms,
-               string_agg(name, ',') filter (where paused) as paused
+               string_agg(name, ',') filter (where paused) as paused,
+               bool_or(concurrency is not null) as limited
         from ${this.db(this.schema)}.queues
         where ${queues === null ? this.db`true` : this.db`name = any(${pgArray(queues)}::text[])`}`;
       if (this.#stopped || !row) return;
       const before = this.#paused;
       this.#paused = new Set(row.paused ? row.paused.split(',') : []);
+      this.#limited = row.limited === true;
       // Resumed: claim now. A claim that raced this read may have given the queue's jobs back.
       if ([...before].some((queue) => !this.#paused.has(queue))) onWake();
       const ms =

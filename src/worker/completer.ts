@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ClaimDefaults, ClaimedRow, Queries } from '../queries.js';
+import type { ClaimCaps, ClaimDefaults, ClaimedRow, Queries } from '../queries.js';
 import { NO_ANSWER_MS, OutageBackoff, sleep, withinNoAnswer } from '../retry-delay.js';
 import { type Settlement, toSettleBatch } from './settlement.js';
 
@@ -10,6 +10,7 @@ export interface ClaimAlong {
   limit: number;
   queues: string[] | null;
   defaults: ClaimDefaults;
+  caps: ClaimCaps;
   /** The claimed rows, after the batch's outcomes were reported written; null if the statement failed. */
   done(rows: ClaimedRow[] | null): void;
   /** The claimed rows of a statement answered after the worker stopped waiting for it (done had null). */

@@ -24,6 +24,8 @@ export interface WorkerConfig {
   deleteCompleted: boolean;
   /** Whether a queue is paused (src/queues): its prefetched jobs go back instead of starting. */
   isPaused?: (queue: string) => boolean;
+  /** Whether one of the worker's queues has a concurrency limit (src/queues): permits are renewed. */
+  hasLimits?: () => boolean;
   /** Progress writes and per-attempt metrics (job management). */
   hooks?: WorkerHooks;
 }

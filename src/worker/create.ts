@@ -69,6 +69,7 @@ export function createWorker(
       deleteCompleted: s.deleteCompleted,
       hooks: s.hooks,
       isPaused: (queue) => notifier.isPaused(queue),
+      hasLimits: () => notifier.hasLimits(),
     },
     queries,
     registry,

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
-import type { ClaimDefaults, ClaimedRow, Queries } from '../queries.js';
+import type { ClaimCaps, ClaimDefaults, ClaimedRow, Queries } from '../queries.js';
 import { NO_ANSWER_MS, OutageBackoff, sleep, withinNoAnswer } from '../retry-delay.js';
 import type { ClaimSizer } from './claim-sizer.js';
 import type { ClaimAlong } from './completer.js';
+import type { Permits } from './permits.js';
 
 const MAX_CLAIMS_IN_FLIGHT = 2;
 
@@ -21,6 +22,10 @@ export interface FetcherDeps {
   held(): number;
   /** Jobs waiting in the buffer for a slot. */
   buffered(): number;
+  /** Jobs of one queue the worker holds: running plus buffered. */
+  heldOf(queue: string): number;
+  /** The worker's share of its queues' concurrency limits: each claim's caps. */
+  permits: Permits;
   /** Takes claimed rows (in any order) from a claim sent at `sentAt` (performance.now()). */
   accept(rows: ClaimedRow[], sentAt: number): void;
 }
@@ -34,8 +39,12 @@ export interface FetcherDeps {
 export class Fetcher {
   #wantFetch = true;
   #mayHaveMore = true;
+  /** Limited queues whose last claim with room took all it could: they may hold more. */
+  readonly #cappedMore = new Set<string>();
   /** Slots asked for by claims still in flight. */
   #claiming = 0;
+  /** Of those, per limited queue: its caps in flight. */
+  readonly #claimingOf = new Map<string, number>();
   /** After a failed claim: no claim before this time (Date.now() ms). */
   #retryAt = 0;
   #wake: (() => void) | undefined;
@@ -69,7 +78,7 @@ export class Fetcher {
 
   /** Slots were freed: claim again, unless the queue looked empty (a NOTIFY or the poll wakes it). */
   onSlotsFreed(): void {
-    if (this.#mayHaveMore && this.#claimable() > 0) this.request();
+    if ((this.#mayHaveMore || this.#cappedMore.size > 0) && this.#claimable() > 0) this.request();
   }
 
   /**
@@ -84,18 +93,19 @@ export class Fetcher {
     const free = this.#claimable();
     if (free === 0) return null;
     const limit = Math.min(free, Math.ceil(this.capacity / MAX_CLAIMS_IN_FLIGHT));
-    this.#claiming += limit;
+    const caps = this.#reserve(limit);
     const sent = performance.now();
     return {
       limit,
       queues: this.deps.queues,
       defaults: this.deps.defaults,
+      caps,
       late: (rows) => this.#late(rows, sent),
       done: (rows) => {
-        this.#claiming -= limit;
+        this.#unreserve(limit, caps);
         // While stopping, the worker keeps the rows in its buffer for stop() to give back.
         if (rows === null) this.#wantFetch = true;
-        else this.#claimed(rows, limit, sent);
+        else this.#claimed(rows, limit, caps, sent);
         this.#wake?.();
       },
     };
@@ -126,9 +136,9 @@ export class Fetcher {
       this.#wantFetch = false;
       // Half the capacity at most, so that a second claim can be on its way while a batch runs.
       const limit = Math.min(free, Math.ceil(this.capacity / MAX_CLAIMS_IN_FLIGHT));
-      this.#claiming += limit;
-      const claim = this.#claim(limit, backoff).finally(() => {
-        this.#claiming -= limit;
+      const caps = this.#reserve(limit);
+      const claim = this.#claim(limit, caps, backoff).finally(() => {
+        this.#unreserve(limit, caps);
         this.#claims.delete(claim);
         this.#wake?.();
       });
@@ -142,16 +152,16 @@ export class Fetcher {
    * left without an answer stops holding slots; if it is answered after all, the jobs still ours
    * are taken.
    */
-  async #claim(limit: number, backoff: OutageBackoff): Promise<void> {
+  async #claim(limit: number, caps: ClaimCaps, backoff: OutageBackoff): Promise<void> {
     const { queries, workerId, queues, defaults, logger } = this.deps;
     const sent = performance.now();
     try {
-      const claim = queries.claim(workerId, limit, queues, defaults);
+      const claim = queries.claim(workerId, limit, queues, defaults, caps);
       const rows = await withinNoAnswer(claim, 'claiming jobs', NO_ANSWER_MS, (late) =>
         this.#late(late, sent),
       );
       backoff.reset();
-      this.#claimed(rows, limit, sent);
+      this.#claimed(rows, limit, caps, sent);
     } catch (error) {
       this.#wantFetch = true;
       // Two claims failing together are one failure: the backoff advances once per wait.
@@ -171,13 +181,48 @@ export class Fetcher {
     if (rows.length > 0) this.deps.accept(rows, sent);
   }
 
-  #claimed(rows: ClaimedRow[], limit: number, sent: number): void {
+  #claimed(rows: ClaimedRow[], limit: number, caps: ClaimCaps, sent: number): void {
     this.deps.sizer.onClaim(performance.now() - sent);
     this.deps.sizer.update();
     this.#retryAt = 0;
     this.#mayHaveMore = rows.length === limit;
-    if (this.#mayHaveMore) this.#wantFetch = true;
+    // A limited queue that filled its cap may have more once its jobs end; one that did not is
+    // drained for now. A queue claimed without room tells nothing.
+    let capFilled = false;
+    for (let i = 0; i < caps.queues.length; i++) {
+      if (caps.caps[i] === 0) continue;
+      const queue = caps.queues[i]!;
+      let n = 0;
+      for (const row of rows) if (row.queue === queue) n++;
+      if (n === caps.caps[i]) {
+        this.#cappedMore.add(queue);
+        capFilled = true;
+      } else this.#cappedMore.delete(queue);
+    }
+    if (this.#mayHaveMore || capFilled) this.#wantFetch = true;
     if (rows.length > 0) this.deps.accept(rows, sent);
+  }
+
+  /** Counts a claim's slots and caps as taken until it ends; returns its caps. */
+  #reserve(limit: number): ClaimCaps {
+    const caps = this.deps.permits.caps(
+      this.deps.sizer.prefetch,
+      (queue) => this.deps.heldOf(queue) + (this.#claimingOf.get(queue) ?? 0),
+    );
+    this.#claiming += limit;
+    for (let i = 0; i < caps.queues.length; i++) {
+      const queue = caps.queues[i]!;
+      this.#claimingOf.set(queue, (this.#claimingOf.get(queue) ?? 0) + caps.caps[i]!);
+    }
+    return caps;
+  }
+
+  #unreserve(limit: number, caps: ClaimCaps): void {
+    this.#claiming -= limit;
+    for (let i = 0; i < caps.queues.length; i++) {
+      const queue = caps.queues[i]!;
+      this.#claimingOf.set(queue, this.#claimingOf.get(queue)! - caps.caps[i]!);
+    }
   }
 
   /**

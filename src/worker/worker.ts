@@ -10,6 +10,7 @@ import { Fetcher } from './fetcher.js';
 import { Heartbeat } from './heartbeat.js';
 import { Leases } from './leases.js';
 import type { Notifier } from './notifier.js';
+import { Permits } from './permits.js';
 import { Prefetched } from './prefetched.js';
 import type { Settlement } from './settlement.js';
 
@@ -27,6 +28,7 @@ export class Worker {
   readonly #stopping = new AbortController();
   readonly #executorDeps: ExecutorDeps;
   readonly #fetcher: Fetcher;
+  readonly #permits: Permits;
   /** A check of freed slots is queued (see #onOutcome). */
   #slotCheckQueued = false;
 
@@ -76,6 +78,19 @@ export class Worker {
       isCurrent: (row) => this.#leases.get(row.id) === row,
       forget: (row) => this.#leases.release(row.id, row.claimed_at),
     });
+    this.#permits = new Permits({
+      queries,
+      workerId: config.workerId,
+      queues: config.queues,
+      concurrency: config.concurrency,
+      logger,
+      hasLimits: config.hasLimits ?? (() => false),
+      onGrowth: () => {
+        if (this.#stopping.signal.aborted) return;
+        this.#dispatch();
+        this.#fetcher.request();
+      },
+    });
     this.#fetcher = new Fetcher({
       queries,
       workerId: config.workerId,
@@ -87,6 +102,8 @@ export class Worker {
       stopping: this.#stopping.signal,
       held: () => this.#running.size + this.#buffer.size,
       buffered: () => this.#buffer.size,
+      heldOf: (queue) => this.#permits.runningOf(queue) + this.#buffer.sizeOf(queue),
+      permits: this.#permits,
       accept: (rows, sentAt) => this.#accept(rows, sentAt),
     });
   }
@@ -116,6 +133,7 @@ export class Worker {
         if (this.#leases.get(id)?.attempt === attempt) this.#interrupt(id, 'cancelled');
       },
     );
+    this.#permits.start();
   }
 
   /**
@@ -142,6 +160,7 @@ export class Worker {
     } finally {
       this.#completer.close();
       this.#heartbeat.stop();
+      await this.#permits.stop();
     }
   }
 
@@ -189,8 +208,10 @@ export class Worker {
     if (this.#buffer.size === 0 || this.#running.size >= this.config.concurrency) return;
     if (!this.#prefetched.mayStart(this.#resume)) return;
     const paused: ClaimedRow[] = [];
-    while (this.#running.size < this.config.concurrency && this.#buffer.size > 0) {
-      const row = this.#buffer.take()!;
+    while (this.#running.size < this.config.concurrency) {
+      // A queue at its concurrency limit keeps its jobs buffered until one of its own ends.
+      const row = this.#buffer.take(this.#mayStart);
+      if (!row) break;
       // Claimed before its queue was paused: back to the queue, unstarted, attempt unused.
       if (this.config.isPaused?.(row.queue)) {
         paused.push(row);
@@ -198,10 +219,13 @@ export class Worker {
       }
       const attempt = new Attempt(row, this.registry.get(row.name)!, this.#executorDeps);
       this.#running.set(row.id, attempt);
+      this.#permits.started(row.queue);
       attempt.start();
     }
     if (paused.length > 0) void this.#prefetched.giveBack(paused);
   }
+
+  readonly #mayStart = (queue: string): boolean => this.#permits.mayStart(queue);
 
   readonly #resume = (): void => {
     if (!this.#stopping.signal.aborted) this.#dispatch();
@@ -211,6 +235,7 @@ export class Worker {
     const { id, claimed_at: claimedAt } = attempt.row;
     if (this.#sizer.adaptive) this.#sizer.onJob(performance.now() - attempt.startedAt);
     if (this.#running.get(id) === attempt) this.#running.delete(id);
+    this.#permits.ended(attempt.row.queue);
     this.config.hooks?.ended(attempt.row, settlement, attempt.elapsedMs);
     if (settlement) this.#completer.add(settlement);
     else this.#leases.release(id, claimedAt);
