@@ -6,8 +6,11 @@
 -- at most `concurrency` jobs could be out of the table: one claim round trip per batch of at most
 -- that many jobs bounded the drain (docs/flow-control.md).
 --
--- A worker renews its permits every half second (take_permits) and holds them for a lease: a
--- crashed worker's permits free when it ends. `held` is what others must leave to it: at least
+-- A worker renews its permits every half second (take_permits) and holds them for a lease. Past
+-- it, a worker's permits still count as far as it has jobs of the queue running in the table
+-- whose own leases are live: a crashed or frozen worker's running job stops counting once its
+-- lease runs out (before, claims counted running rows until the rescuer took them back), and an
+-- idle one's permits free when the permit lease ends. `held` is what others must leave to it: at least
 -- what it may be running until it hears the answer (its previous permits, or its running jobs if
 -- more), so a shrink takes effect in two renewals and the sum of `held` never exceeds the limit.
 create table :SCHEMA.queue_permits (
@@ -53,14 +56,22 @@ begin
   loop
     -- Grants of one queue take turns: each sees every earlier one.
     perform pg_advisory_xact_lock(hashtextextended(':SCHEMA.permits:' || q.name, 0));
-    delete from :SCHEMA.queue_permits p where p.queue = q.name and p.expires_at < clock_timestamp();
+    delete from :SCHEMA.queue_permits p
+    where p.queue = q.name and p.expires_at < clock_timestamp() and not exists (
+      select 1 from :SCHEMA.jobs j where j.state = 'running' and j.queue = q.name and j.locked_by = p.worker
+        and j.locked_until > clock_timestamp());
     v_want := greatest(0, coalesce(p_wants[array_position(p_known, q.name)], p_want));
     v_occupied := greatest(0, coalesce(p_occupied[array_position(p_known, q.name)], 0));
-    select coalesce(sum(p.held), 0)::int into v_others
+    select coalesce(sum(case when p.expires_at >= clock_timestamp() then p.held else least(p.held, (
+             select count(*) from :SCHEMA.jobs j
+             where j.state = 'running' and j.queue = q.name and j.locked_by = p.worker
+               and j.locked_until > clock_timestamp())::int) end), 0)::int
+    into v_others
     from :SCHEMA.queue_permits p where p.queue = q.name and p.worker <> p_worker;
+    -- Fair shares among the live workers that want permits.
     with w as (
       select p.worker, p.held, p.want from :SCHEMA.queue_permits p
-      where p.queue = q.name and p.worker <> p_worker and p.want > 0
+      where p.queue = q.name and p.worker <> p_worker and p.want > 0 and p.expires_at >= clock_timestamp()
       union all
       select p_worker, 0, v_want where v_want > 0
     ), ranked as (

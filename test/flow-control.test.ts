@@ -1,53 +1,32 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pgsched } from '../src/index.js';
 import { type TestDb, useTestDb, waitFor } from './support/db.js';
-
-const WORKER = fileURLToPath(new URL('./fixtures/flow-worker.ts', import.meta.url));
-
-interface Proc {
-  child: ChildProcess;
-  messages: Record<string, unknown>[];
-}
+import {
+  createFlowLog,
+  type FlowWorker,
+  killAll,
+  maxOverlap as overlapOf,
+  spawnFlowWorker,
+} from './support/flow-workers.js';
 
 let db: TestDb;
 let q: Pgsched;
-const procs: Proc[] = [];
-
-async function spawn(): Promise<Proc> {
-  const child = fork(WORKER, [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, DATABASE_URL: db.url, CONCURRENCY: '2', POLL_MS: '1000' },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const proc: Proc = { child, messages: [] };
-  child.on('message', (m: Record<string, unknown>) => proc.messages.push(m));
-  procs.push(proc);
-  await waitFor(() => proc.messages.some((m) => m.ready), 30_000);
-  return proc;
-}
+const procs: FlowWorker[] = [];
 
 beforeAll(async () => {
   db = await useTestDb();
   q = db.pgsched();
   await q.migrate();
-  await db.sql`create table flow_log (job_id bigint primary key, queue text, grp text, pid int,
-                                      started timestamptz, finished timestamptz)`;
-  await Promise.all([1, 2, 3, 4].map(() => spawn()));
+  await createFlowLog(db.sql);
+  for (const proc of await Promise.all(
+    [1, 2, 3, 4].map(() => spawnFlowWorker({ DATABASE_URL: db.url, CONCURRENCY: '2' })),
+  )) {
+    procs.push(proc);
+  }
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all(
-    procs.map(
-      (p) =>
-        new Promise<void>((resolve) => {
-          if (p.child.exitCode !== null || p.child.signalCode !== null) return resolve();
-          p.child.once('exit', () => resolve());
-          p.child.kill('SIGKILL');
-        }),
-    ),
-  );
+  await killAll(procs);
 });
 
 const finished = async (queue: string) =>
@@ -57,16 +36,7 @@ const finished = async (queue: string) =>
     >`select count(*)::int as n from flow_log where queue = ${queue} and finished is not null`
   )[0]!.n;
 
-/** The most jobs of `queue` running at once, from the recorded intervals (per group when byGroup). */
-async function maxOverlap(queue: string, byGroup = false): Promise<number> {
-  const [row] = await db.sql<{ n: number }[]>`
-    select coalesce(max(c), 0)::int as n from (
-      select (select count(*) from flow_log o
-              where o.queue = s.queue and o.started <= s.started and o.finished > s.started
-                and (not ${byGroup} or o.grp = s.grp)) as c
-      from flow_log s where s.queue = ${queue}) x`;
-  return row!.n;
-}
+const maxOverlap = (queue: string, byGroup = false) => overlapOf(db.sql, queue, { byGroup });
 
 describe('queue policies hold across 4 worker processes', () => {
   it('concurrency 3: at most 3 jobs of the queue run at once, and 3 do', async () => {
