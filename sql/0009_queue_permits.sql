@@ -108,6 +108,8 @@ $$;
 -- Claims: 0006's claim_jobs and flow_pick, with the permits of the queues' concurrency limits.
 -- p_cap_queues/p_caps: how many jobs of each limited queue the worker may claim now (its permits
 -- plus its prefetch, less what it holds); a limited queue it names no cap for is not claimed from.
+-- p_group_ahead: how many jobs beyond a group's limit the worker may hold of a group whose running
+-- jobs are all its own (see flow_pick); `group_limit` tells it how many of them may run at once.
 --
 -- Without any policy for the worker's queues and without grouped pending jobs, the claim is 0004's
 -- single statement, plus the key rule: a keyed job is claimable only while no job of its (name, key)
@@ -122,12 +124,12 @@ drop function :SCHEMA.flow_pick(int, text[], text[]);
 create function :SCHEMA.claim_jobs(
   p_worker text, p_limit int, p_names text[], p_queues text[],
   p_default_max_attempts int[], p_default_visibility_ms int[], p_default_at_most_once int[],
-  p_cap_queues text[], p_caps int[])
+  p_cap_queues text[], p_caps int[], p_group_ahead int)
 returns table (
   id bigint, claimed_at text, name text, queue text, payload jsonb, priority int, attempt int,
   max_attempts int, visibility_ms int, timeout_ms int, backoff jsonb, at_most_once boolean, key text,
   group_key text, schedule text, occurrence uuid, run_at_ms float8, created_at_ms float8,
-  fire_at_ms float8, unblocks boolean)
+  fire_at_ms float8, unblocks boolean, group_limit int)
 language plpgsql
 set enable_seqscan = off set enable_bitmapscan = off set enable_sort = off
 set enable_hashjoin = off set enable_mergejoin = off set plan_cache_mode = force_generic_plan
@@ -170,11 +172,12 @@ begin
               (extract(epoch from j.run_at) * 1000)::float8,
               (extract(epoch from j.created_at) * 1000)::float8,
               (extract(epoch from j.fire_at) * 1000)::float8,
-              j.key is not null;
+              j.key is not null, null::int;
     return;
   end if;
 
-  select f.ids, f.limited, f.start_time into v_pick from :SCHEMA.flow_pick(p_limit, p_names, p_queues, p_cap_queues, p_caps) f;
+  select f.ids, f.limited, f.start_time into v_pick from :SCHEMA.flow_pick(p_worker, p_limit, p_names, p_queues, p_cap_queues, p_caps,
+                                                           p_group_ahead) f;
   return query
   update :SCHEMA.jobs j set
     state = 'running',
@@ -194,7 +197,10 @@ begin
             (extract(epoch from j.run_at) * 1000)::float8,
             (extract(epoch from j.created_at) * 1000)::float8,
             (extract(epoch from j.fire_at) * 1000)::float8,
-            j.key is not null or j.group_key is not null or j.queue = any(v_pick.limited);
+            j.key is not null or j.group_key is not null or j.queue = any(v_pick.limited),
+            -- The most jobs of its group that may run at once (the job's own, or the queue's).
+            case when j.group_key is not null then least(j.group_max, (
+              select p.group_concurrency from :SCHEMA.queues p where p.name = j.queue)) end;
 end $$;
 
 -- Chooses and locks (FOR UPDATE SKIP LOCKED, until the claim commits) up to p_limit runnable jobs
@@ -214,7 +220,8 @@ end $$;
 -- queues, on this path). Within a queue with groups, every group with room gets an equal share and
 -- jobs are taken round by round (each group's first job, then each group's second, …): a small group
 -- is never stuck behind a big one. The queue's ungrouped jobs take part as one more group.
-create function :SCHEMA.flow_pick(p_limit int, p_names text[], p_queues text[], p_cap_queues text[], p_caps int[],
+create function :SCHEMA.flow_pick(p_worker text, p_limit int, p_names text[], p_queues text[],
+  p_cap_queues text[], p_caps int[], p_group_ahead int,
   out ids bigint[], out limited text[], out start_time timestamptz)
 language plpgsql
 set enable_seqscan = off set enable_bitmapscan = off set enable_sort = off
@@ -330,7 +337,9 @@ begin
                   order by c.group_key limit 1)
           from grp where grp.g is not null
         ), run as (
-          select r.group_key as g, count(*)::int as n from :SCHEMA.jobs r
+          select r.group_key as g, count(*)::int as n,
+                 count(*) filter (where r.locked_by is distinct from p_worker)::int as others
+          from :SCHEMA.jobs r
           where r.state = 'running' and r.queue = q.queue and r.group_key is not null
           group by r.group_key
         ), rate as (
@@ -338,12 +347,20 @@ begin
           where q.group_rate_limit is not null and s.queue = q.queue and s.group_key <> ''
             and s.at > start_time - q.group_rate_period_ms * interval '1 millisecond'
           group by s.group_key
-        ), ready as (
+        ), owned as (
+          -- A group none of whose running jobs is another worker's: this worker may claim
+          -- p_group_ahead of its jobs beyond its limit, to start one as soon as the previous ends
+          -- (it starts no more than the limit at once). Others see the group full meanwhile.
           select grp.g, coalesce(run.n, 0) as running,
-                 least(v_budget, coalesce(q.group_concurrency - coalesce(run.n, 0), v_budget),
-                       coalesce(q.group_rate_limit - coalesce(rate.n, 0), v_budget)) as budget
+                 case when coalesce(run.others, 0) = 0 then p_group_ahead else 0 end as ahead,
+                 rate.n as started
           from grp left join run on run.g = grp.g left join rate on rate.g = grp.g
           where grp.g is not null
+        ), ready as (
+          select o.g, o.running, o.ahead,
+                 least(v_budget, coalesce(q.group_concurrency + o.ahead - o.running, v_budget),
+                       coalesce(q.group_rate_limit - coalesce(o.started, 0), v_budget)) as budget
+          from owned o
         ), share as (
           -- The queue's ungrouped jobs, if any, are one more group.
           select ceil(v_budget::numeric / greatest(1, count(*) + exists (
@@ -363,7 +380,7 @@ begin
               order by c.priority, c.run_at, c.id
               limit least(o.budget, share.cap)
               for update skip locked) s) x
-          where o.budget > 0 and x.rk + o.running <= coalesce(x.group_max, 2147483647)
+          where o.budget > 0 and x.rk + o.running <= coalesce(x.group_max + o.ahead, 2147483647)
           union all
           select x.id, x.rk, x.priority, x.run_at
           from share cross join lateral (
@@ -410,23 +427,24 @@ create function :SCHEMA.settle_and_claim_jobs(
   p_results text[], p_errors text[], p_delays_ms bigint[], p_refunds int[], p_delete_completed boolean,
   p_limit int, p_names text[], p_queues text[],
   p_default_max_attempts int[], p_default_visibility_ms int[], p_default_at_most_once int[],
-  p_cap_queues text[], p_caps int[])
+  p_cap_queues text[], p_caps int[], p_group_ahead int)
 returns table (
   settled bigint, id bigint, claimed_at text, name text, queue text, payload jsonb, priority int,
   attempt int, max_attempts int, visibility_ms int, timeout_ms int, backoff jsonb, at_most_once boolean,
   key text, group_key text, schedule text, occurrence uuid, run_at_ms float8, created_at_ms float8,
-  fire_at_ms float8, unblocks boolean)
+  fire_at_ms float8, unblocks boolean, group_limit int)
 language plpgsql
 as $$
 begin
   return query
   select s.id, null::bigint, null::text, null::text, null::text, null::jsonb, null::int, null::int,
          null::int, null::int, null::int, null::jsonb, null::boolean, null::text, null::text, null::text,
-         null::uuid, null::float8, null::float8, null::float8, null::boolean
+         null::uuid, null::float8, null::float8, null::float8, null::boolean, null::int
   from :SCHEMA.settle_jobs(p_worker, p_ids, p_attempts, p_claims, p_states, p_results, p_errors,
                            p_delays_ms, p_refunds, p_delete_completed) s(id);
   return query
   select null::bigint, c.*
   from :SCHEMA.claim_jobs(p_worker, p_limit, p_names, p_queues, p_default_max_attempts,
-                          p_default_visibility_ms, p_default_at_most_once, p_cap_queues, p_caps) c;
+                          p_default_visibility_ms, p_default_at_most_once, p_cap_queues, p_caps,
+                          p_group_ahead) c;
 end $$;

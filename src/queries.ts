@@ -24,6 +24,8 @@ export interface ClaimedRow {
   group_key: string | null;
   /** Writing this job's outcome may let another job start (a group, a key, a limited queue): claim again then. */
   unblocks: boolean;
+  /** How many jobs of its group may run at once (the job's own limit or its queue's); null: no limit. */
+  group_limit: number | null;
   /** Epoch milliseconds: a float is parsed far faster than a timestamp, and most jobs never read them. */
   run_at_ms: number;
   created_at_ms: number;
@@ -164,12 +166,19 @@ export function createQueries(sql: Sql, schema: string) {
      * (`claim_jobs`, sql/0006: SKIP LOCKED, plans that do not depend on statistics, and the queues'
      * policies: limits, rates, groups, pause).
      */
-    claim: (workerId: string, limit: number, queues: string[] | null, d: ClaimDefaults, caps = NO_CAPS) =>
+    claim: (
+      workerId: string,
+      limit: number,
+      queues: string[] | null,
+      d: ClaimDefaults,
+      caps = NO_CAPS,
+      groupAhead = 0,
+    ) =>
       sql<ClaimedRow[]>`
       select * from ${sql(schema)}.claim_jobs(${workerId}, ${limit}, ${pgArray(d.names)}::text[],
         ${queues === null ? null : pgArray(queues)}::text[], ${pgArray(d.maxAttempts)}::int[],
         ${pgArray(d.visibilityMs)}::int[], ${pgArray(d.atMostOnce)}::int[], ${pgArray(caps.queues)}::text[],
-        ${pgArray(caps.caps)}::int[])`,
+        ${pgArray(caps.caps)}::int[], ${groupAhead}::int)`,
 
     /**
      * Writes the outcome of many attempts in one statement (`settle_jobs`, sql/0004) and returns
@@ -190,7 +199,13 @@ export function createQueries(sql: Sql, schema: string) {
       workerId: string,
       b: SettleBatch,
       deleteCompleted: boolean,
-      claim: { limit: number; queues: string[] | null; defaults: ClaimDefaults; caps: ClaimCaps },
+      claim: {
+        limit: number;
+        queues: string[] | null;
+        defaults: ClaimDefaults;
+        caps: ClaimCaps;
+        groupAhead: number;
+      },
     ) => {
       const d = claim.defaults;
       return sql<(ClaimedRow & { settled: string | null })[]>`
@@ -199,7 +214,7 @@ export function createQueries(sql: Sql, schema: string) {
           ${b.delays}::bigint[], ${b.refunds}::int[], ${deleteCompleted}::bool, ${claim.limit},
           ${pgArray(d.names)}::text[], ${claim.queues === null ? null : pgArray(claim.queues)}::text[],
           ${pgArray(d.maxAttempts)}::int[], ${pgArray(d.visibilityMs)}::int[], ${pgArray(d.atMostOnce)}::int[],
-          ${pgArray(claim.caps.queues)}::text[], ${pgArray(claim.caps.caps)}::int[])`;
+          ${pgArray(claim.caps.queues)}::text[], ${pgArray(claim.caps.caps)}::int[], ${claim.groupAhead}::int)`;
     },
 
     /**

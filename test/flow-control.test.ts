@@ -89,6 +89,35 @@ describe('queue policies hold across 4 worker processes', () => {
     expect(await maxOverlap('grp')).toBeGreaterThan(4);
   });
 
+  it('groups claimed ahead: short jobs of 20 groups across 4 processes never overlap within a group', async () => {
+    await q.setQueue('ahead', { groupConcurrency: 1 });
+    for (let g = 0; g < 20; g++) {
+      await q.enqueueMany(
+        'tracked',
+        Array.from({ length: 60 }, () => ({ g: `g${g}`, ms: 2 })),
+        { queue: 'ahead', group: `g${g}` },
+      );
+    }
+    // Rows running in a group at once: above 1 when a worker holds a group's next jobs ahead.
+    let mostRowsInAGroup = 0;
+    await waitFor(
+      async () => {
+        const [row] = await db.sql<{ n: number }[]>`
+          select coalesce(max(c), 0)::int as n from (
+            select count(*) as c from pgsched.jobs where queue = 'ahead' and state = 'running'
+            group by group_key) r`;
+        mostRowsInAGroup = Math.max(mostRowsInAGroup, row!.n);
+        return (await finished('ahead')) === 1_200;
+      },
+      30_000,
+      5,
+    );
+    expect(mostRowsInAGroup).toBeGreaterThan(1);
+    expect(await maxOverlap('ahead', true)).toBe(1);
+    const [pids] = await db.sql`select count(distinct pid)::int as n from flow_log where queue = 'ahead'`;
+    expect(pids!.n).toBeGreaterThan(1);
+  });
+
   it('fair groups: 10 jobs behind 5,000 of another group all start before the big group is 20% done', async () => {
     // One transaction: no worker can claim part of the big group before the small one exists.
     await db.sql.begin(async (tx) => {

@@ -73,11 +73,20 @@ export class ClaimSizer {
 
   /** Recomputes the prefetch from the averages; cheap, called once per claim. */
   update(): number {
-    if (this.fixed !== null || this.#jobMs === undefined) return this.#prefetch;
+    this.#prefetch = this.prefetchFor(this.concurrency);
+    return this.#prefetch;
+  }
+
+  /**
+   * The jobs to hold ahead of `slots` slots: what they finish while a few claims travel, as for
+   * the worker's own (a queue limited to fewer slots than the worker has, a group's limit).
+   */
+  prefetchFor(slots: number): number {
+    if (this.fixed !== null) return Math.floor((this.fixed * slots) / this.concurrency);
+    if (this.#jobMs === undefined) return Math.min(slots, MAX_AUTO_PREFETCH);
     const horizon = Math.min(MAX_HORIZON_MS, Math.max(MIN_HORIZON_MS, HORIZON_ROUND_TRIPS * this.#claimMs));
     // A no-op's measured run time can be 0: any positive floor makes the ratio finite.
-    const wanted = (this.concurrency * horizon) / Math.max(this.#jobMs, 0.001);
-    this.#prefetch = Math.min(MAX_AUTO_PREFETCH, Math.floor(wanted));
-    return this.#prefetch;
+    const wanted = (slots * horizon) / Math.max(this.#jobMs, 0.001);
+    return Math.min(MAX_AUTO_PREFETCH, Math.floor(wanted));
   }
 }

@@ -11,6 +11,8 @@ export interface ClaimAlong {
   queues: string[] | null;
   defaults: ClaimDefaults;
   caps: ClaimCaps;
+  /** Jobs of a group it runs alone that the claim may take beyond the group's limit. */
+  groupAhead: number;
   /** The claimed rows, after the batch's outcomes were reported written; null if the statement failed. */
   done(rows: ClaimedRow[] | null): void;
   /** The claimed rows of a statement answered after the worker stopped waiting for it (done had null). */

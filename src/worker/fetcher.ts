@@ -7,6 +7,13 @@ import type { Permits } from './permits.js';
 
 const MAX_CLAIMS_IN_FLIGHT = 2;
 
+/**
+ * The most jobs a worker claims ahead of a limited group's free slots (while it runs the group's
+ * jobs alone): enough to start the next job of the group as soon as one ends, without a round
+ * trip, and few enough that other workers find the group free again soon after it idles.
+ */
+const MAX_GROUP_AHEAD = 20;
+
 /** What the fetcher needs from its worker. */
 export interface FetcherDeps {
   queries: Queries;
@@ -100,6 +107,7 @@ export class Fetcher {
       queues: this.deps.queues,
       defaults: this.deps.defaults,
       caps,
+      groupAhead: this.#groupAhead(),
       late: (rows) => this.#late(rows, sent),
       done: (rows) => {
         this.#unreserve(limit, caps);
@@ -156,7 +164,7 @@ export class Fetcher {
     const { queries, workerId, queues, defaults, logger } = this.deps;
     const sent = performance.now();
     try {
-      const claim = queries.claim(workerId, limit, queues, defaults, caps);
+      const claim = queries.claim(workerId, limit, queues, defaults, caps, this.#groupAhead());
       const rows = await withinNoAnswer(claim, 'claiming jobs', NO_ANSWER_MS, (late) =>
         this.#late(late, sent),
       );
@@ -203,10 +211,19 @@ export class Fetcher {
     if (rows.length > 0) this.deps.accept(rows, sent);
   }
 
+  /**
+   * Jobs of a limited group to claim ahead of its free slots: the prefetch of one slot, so that
+   * short jobs of a group follow one another without a claim between them and long ones are not
+   * held.
+   */
+  #groupAhead(): number {
+    return Math.min(MAX_GROUP_AHEAD, this.deps.sizer.prefetchFor(1));
+  }
+
   /** Counts a claim's slots and caps as taken until it ends; returns its caps. */
   #reserve(limit: number): ClaimCaps {
     const caps = this.deps.permits.caps(
-      this.deps.sizer.prefetch,
+      (slots) => this.deps.sizer.prefetchFor(slots),
       (queue) => this.deps.heldOf(queue) + (this.#claimingOf.get(queue) ?? 0),
     );
     this.#claiming += limit;

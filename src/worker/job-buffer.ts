@@ -1,6 +1,6 @@
 import type { ClaimedRow } from '../queries.js';
 
-/** Rows of one queue from one claim, and when they were last known to be this worker's (performance.now() ms). */
+/** Rows of one lane from one claim, and when they were last known to be this worker's (performance.now() ms). */
 interface Batch {
   rows: ClaimedRow[];
   head: number;
@@ -8,15 +8,24 @@ interface Batch {
 }
 
 /**
- * Claimed jobs waiting for a free slot, in claim order within each queue. Rows are kept in the
- * batches they were claimed in, each with the time its ownership was last confirmed, so the worker
- * can tell when the oldest waiting job must be checked again before it starts. Each queue has its
- * own lane, so that jobs of a queue at its concurrency limit wait without holding up the others'.
- * A moving head keeps take() O(1) per lane.
+ * The lane a job waits in: its queue, or its queue and group when the group has a limit. A job
+ * whose queue or group is at its limit waits without holding up the others'.
+ */
+export function laneOf(row: ClaimedRow): string {
+  return row.group_limit === null ? row.queue : `${row.queue}\u0000${row.group_key}`;
+}
+
+/**
+ * Claimed jobs waiting for a free slot, in claim order within each lane (see laneOf). Rows are
+ * kept in the batches they were claimed in, each with the time its ownership was last confirmed,
+ * so the worker can tell when the oldest waiting job must be checked again before it starts. A
+ * moving head keeps take() O(1) per lane.
  */
 export class JobBuffer {
   #lanes = new Map<string, Batch[]>();
   #size = 0;
+  /** Rows waiting per queue. */
+  #sizes = new Map<string, number>();
 
   get size(): number {
     return this.#size;
@@ -24,9 +33,7 @@ export class JobBuffer {
 
   /** Jobs of `queue` waiting. */
   sizeOf(queue: string): number {
-    let n = 0;
-    for (const b of this.#lanes.get(queue) ?? []) n += b.rows.length - b.head;
-    return n;
+    return this.#sizes.get(queue) ?? 0;
   }
 
   /** When the oldest waiting row was last confirmed as ours; Infinity when empty. */
@@ -38,40 +45,48 @@ export class JobBuffer {
 
   /** Rows in claim order (priority, run time, id). */
   push(rows: ClaimedRow[], checkedAt: number): void {
+    if (rows.length === 0) return;
     let start = 0;
-    // Rows of a claim come sorted by priority, not queue: each run of one queue is a batch.
+    let key = laneOf(rows[0]!);
+    // Rows of a claim come sorted by priority, not lane: each run of one lane is a batch.
     for (let i = 1; i <= rows.length; i++) {
-      if (i < rows.length && rows[i]!.queue === rows[start]!.queue) continue;
-      const queue = rows[start]!.queue;
-      const lane = this.#lanes.get(queue);
+      const next = i < rows.length ? laneOf(rows[i]!) : '';
+      if (i < rows.length && next === key) continue;
       const batch = {
         rows: start === 0 && i === rows.length ? rows : rows.slice(start, i),
         head: 0,
         checkedAt,
       };
+      const lane = this.#lanes.get(key);
       if (lane) lane.push(batch);
-      else this.#lanes.set(queue, [batch]);
-      this.#size += i - start;
+      else this.#lanes.set(key, [batch]);
+      this.#count(rows[start]!.queue, i - start);
       start = i;
+      key = next;
     }
   }
 
   /**
-   * The next row in claim order among the queues for which `mayStart` holds; undefined if none.
-   * Across queues, the lowest priority value, then run time, then id, of the lanes' heads.
+   * The next row in claim order among the lanes whose head `mayStart` accepts; undefined if none.
+   * Across lanes, the lowest priority value, then run time, then id, of the lanes' heads.
    */
-  take(mayStart: (queue: string) => boolean): ClaimedRow | undefined {
+  take(mayStart: (row: ClaimedRow) => boolean): ClaimedRow | undefined {
     let best: Batch[] | undefined;
+    let bestKey = '';
     let bestRow: ClaimedRow | undefined;
-    for (const [queue, lane] of this.#lanes) {
+    for (const [key, lane] of this.#lanes) {
       const row = lane[0]!.rows[lane[0]!.head]!;
       if (bestRow && !before(row, bestRow)) continue;
-      if (!mayStart(queue)) continue;
+      if (!mayStart(row)) continue;
       best = lane;
+      bestKey = key;
       bestRow = row;
     }
     if (!best || !bestRow) return undefined;
-    this.#advance(best, bestRow.queue);
+    const batch = best[0]!;
+    batch.head++;
+    if (batch.head === batch.rows.length) this.#dropBatch(bestKey, best, batch);
+    this.#count(bestRow.queue, -1);
     return bestRow;
   }
 
@@ -83,18 +98,19 @@ export class JobBuffer {
   remove(id: string): boolean {
     const found = this.#find(id);
     if (!found) return false;
-    const [queue, lane, batch, index] = found;
-    batch.rows.splice(index, 1);
-    this.#size--;
-    if (batch.head === batch.rows.length) this.#dropBatch(queue, lane, batch);
+    const [key, lane, batch, index] = found;
+    const [row] = batch.rows.splice(index, 1);
+    this.#count(row!.queue, -1);
+    if (batch.head === batch.rows.length) this.#dropBatch(key, lane, batch);
     return true;
   }
 
-  /** Empties the buffer and returns what it held, in claim order within each queue. */
+  /** Empties the buffer and returns what it held, in claim order within each lane. */
   drain(): ClaimedRow[] {
     const rows: ClaimedRow[] = [];
     for (const lane of this.#lanes.values()) for (const b of lane) rows.push(...b.rows.slice(b.head));
     this.#lanes = new Map();
+    this.#sizes = new Map();
     this.#size = 0;
     return rows;
   }
@@ -102,15 +118,15 @@ export class JobBuffer {
   /** Removes and returns up to `n` of the newest rows (the last to start), newest lanes' first. */
   takeNewest(n: number): ClaimedRow[] {
     const out: ClaimedRow[] = [];
-    for (const [queue, lane] of [...this.#lanes].reverse()) {
+    for (const [key, lane] of [...this.#lanes].reverse()) {
       while (out.length < n && lane.length > 0) {
         const batch = lane[lane.length - 1]!;
         const keep = Math.max(batch.head, batch.rows.length - (n - out.length));
         out.push(...batch.rows.splice(keep));
-        if (batch.head === batch.rows.length) this.#dropBatch(queue, lane, batch);
+        if (batch.head === batch.rows.length) this.#dropBatch(key, lane, batch);
       }
     }
-    this.#size -= out.length;
+    for (const row of out) this.#count(row.queue, -1);
     return out;
   }
 
@@ -128,32 +144,27 @@ export class JobBuffer {
     for (const lane of this.#lanes.values()) for (const b of lane) b.checkedAt = time;
   }
 
-  #advance(lane: Batch[], queue: string): void {
-    const batch = lane[0]!;
-    batch.head++;
-    this.#size--;
-    if (batch.head === batch.rows.length) {
-      lane.shift();
-      if (lane.length === 0) this.#lanes.delete(queue);
-    }
+  #dropBatch(key: string, lane: Batch[], batch: Batch): void {
+    lane.splice(lane.indexOf(batch), 1);
+    if (lane.length === 0) this.#lanes.delete(key);
   }
 
-  #dropBatch(queue: string, lane: Batch[], batch: Batch): void {
-    lane.splice(lane.indexOf(batch), 1);
-    if (lane.length === 0) this.#lanes.delete(queue);
+  #count(queue: string, n: number): void {
+    this.#size += n;
+    this.#sizes.set(queue, (this.#sizes.get(queue) ?? 0) + n);
   }
 
   #find(id: string): [string, Batch[], Batch, number] | undefined {
-    for (const [queue, lane] of this.#lanes) {
+    for (const [key, lane] of this.#lanes) {
       for (const b of lane) {
-        for (let i = b.head; i < b.rows.length; i++) if (b.rows[i]!.id === id) return [queue, lane, b, i];
+        for (let i = b.head; i < b.rows.length; i++) if (b.rows[i]!.id === id) return [key, lane, b, i];
       }
     }
     return undefined;
   }
 }
 
-/** Claim order across queues. */
+/** Claim order across lanes. */
 function before(a: ClaimedRow, b: ClaimedRow): boolean {
   return (a.priority - b.priority || a.run_at_ms - b.run_at_ms || Number(a.id) - Number(b.id)) < 0;
 }

@@ -92,16 +92,16 @@ export class Permits {
   }
 
   /**
-   * How many jobs of each limited queue a claim may take now: its permits, plus the prefetch in
-   * proportion to its share of the worker's slots, less what it holds (`heldOf`: running,
-   * buffered and asked for by claims in flight). Nothing while the permits' lease has run out.
+   * How many jobs of each limited queue a claim may take now: its permits, plus the prefetch for
+   * that many slots (`prefetchFor`), less what it holds (`heldOf`: running, buffered and asked for
+   * by claims in flight). Nothing while the permits' lease has run out.
    */
-  caps(prefetch: number, heldOf: (queue: string) => number): ClaimCaps {
+  caps(prefetchFor: (slots: number) => number, heldOf: (queue: string) => number): ClaimCaps {
     if (this.#grants.size === 0) return NO_CAPS;
     const valid = performance.now() < this.#validUntil;
     const caps: ClaimCaps = { queues: [], caps: [] };
     for (const [queue, grant] of this.#grants) {
-      const ahead = Math.floor((prefetch * grant) / this.deps.concurrency);
+      const ahead = prefetchFor(grant);
       caps.queues.push(queue);
       caps.caps.push(valid ? Math.max(0, grant + ahead - heldOf(queue)) : 0);
     }

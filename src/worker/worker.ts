@@ -7,6 +7,7 @@ import { Completer } from './completer.js';
 import type { WorkerConfig } from './config.js';
 import { type AbortReason, Attempt, type ExecutorDeps } from './executor.js';
 import { Fetcher } from './fetcher.js';
+import { GroupSlots } from './group-slots.js';
 import { Heartbeat } from './heartbeat.js';
 import { Leases } from './leases.js';
 import type { Notifier } from './notifier.js';
@@ -29,6 +30,7 @@ export class Worker {
   readonly #executorDeps: ExecutorDeps;
   readonly #fetcher: Fetcher;
   readonly #permits: Permits;
+  readonly #groups = new GroupSlots();
   /** A check of freed slots is queued (see #onOutcome). */
   #slotCheckQueued = false;
 
@@ -209,7 +211,7 @@ export class Worker {
     if (!this.#prefetched.mayStart(this.#resume)) return;
     const paused: ClaimedRow[] = [];
     while (this.#running.size < this.config.concurrency) {
-      // A queue at its concurrency limit keeps its jobs buffered until one of its own ends.
+      // A queue or group at its limit keeps its jobs buffered until one of its own ends.
       const row = this.#buffer.take(this.#mayStart);
       if (!row) break;
       // Claimed before its queue was paused: back to the queue, unstarted, attempt unused.
@@ -220,12 +222,14 @@ export class Worker {
       const attempt = new Attempt(row, this.registry.get(row.name)!, this.#executorDeps);
       this.#running.set(row.id, attempt);
       this.#permits.started(row.queue);
+      this.#groups.started(row);
       attempt.start();
     }
     if (paused.length > 0) void this.#prefetched.giveBack(paused);
   }
 
-  readonly #mayStart = (queue: string): boolean => this.#permits.mayStart(queue);
+  readonly #mayStart = (row: ClaimedRow): boolean =>
+    this.#permits.mayStart(row.queue) && this.#groups.mayStart(row);
 
   readonly #resume = (): void => {
     if (!this.#stopping.signal.aborted) this.#dispatch();
@@ -236,6 +240,7 @@ export class Worker {
     if (this.#sizer.adaptive) this.#sizer.onJob(performance.now() - attempt.startedAt);
     if (this.#running.get(id) === attempt) this.#running.delete(id);
     this.#permits.ended(attempt.row.queue);
+    this.#groups.ended(attempt.row);
     this.config.hooks?.ended(attempt.row, settlement, attempt.elapsedMs);
     if (settlement) this.#completer.add(settlement);
     else this.#leases.release(id, claimedAt);
