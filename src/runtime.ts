@@ -107,7 +107,11 @@ export async function startRuntime(
         d.schema,
         [
           // First: the most latency-sensitive duty, it should not wait behind a long prune.
-          d.schedules.ticker(leaderSql, { pollMs }),
+          // A frozen leader's ticker transaction ends before its lease does (see TickerOptions).
+          d.schedules.ticker(leaderSql, {
+            pollMs,
+            idleTimeoutMs: Math.max(1_000, (opts.leaderTimeout ?? 10_000) / 2),
+          }),
           createRescuer(leaderSql, d.schema, d.logger),
           createPruner(leaderSql, d.schema, opts.retention, d.logger),
           // VACUUM and REINDEX CONCURRENTLY run in the background: no other duty waits on them.

