@@ -7,6 +7,13 @@ interface Batch {
   checkedAt: number;
 }
 
+/** One lane's batches, oldest first. */
+interface Lane {
+  key: string;
+  queue: string;
+  batches: Batch[];
+}
+
 /**
  * The lane a job waits in: its queue, or its queue and group when the group has a limit. A job
  * whose queue or group is at its limit waits without holding up the others'.
@@ -22,24 +29,26 @@ export function laneOf(row: ClaimedRow): string {
  * moving head keeps take() O(1) per lane.
  */
 export class JobBuffer {
-  #lanes = new Map<string, Batch[]>();
+  #lanes = new Map<string, Lane>();
   #size = 0;
-  /** Rows waiting per queue. */
-  #sizes = new Map<string, number>();
 
   get size(): number {
     return this.#size;
   }
 
-  /** Jobs of `queue` waiting. */
+  /** Jobs of `queue` waiting (asked once per claim of a limited queue, not per job). */
   sizeOf(queue: string): number {
-    return this.#sizes.get(queue) ?? 0;
+    let n = 0;
+    for (const lane of this.#lanes.values()) {
+      if (lane.queue === queue) for (const b of lane.batches) n += b.rows.length - b.head;
+    }
+    return n;
   }
 
   /** When the oldest waiting row was last confirmed as ours; Infinity when empty. */
   get oldestCheckAt(): number {
     let oldest = Number.POSITIVE_INFINITY;
-    for (const lane of this.#lanes.values()) oldest = Math.min(oldest, lane[0]!.checkedAt);
+    for (const lane of this.#lanes.values()) oldest = Math.min(oldest, lane.batches[0]!.checkedAt);
     return oldest;
   }
 
@@ -58,9 +67,9 @@ export class JobBuffer {
         checkedAt,
       };
       const lane = this.#lanes.get(key);
-      if (lane) lane.push(batch);
-      else this.#lanes.set(key, [batch]);
-      this.#count(rows[start]!.queue, i - start);
+      if (lane) lane.batches.push(batch);
+      else this.#lanes.set(key, { key, queue: rows[start]!.queue, batches: [batch] });
+      this.#size += i - start;
       start = i;
       key = next;
     }
@@ -71,22 +80,21 @@ export class JobBuffer {
    * Across lanes, the lowest priority value, then run time, then id, of the lanes' heads.
    */
   take(mayStart: (row: ClaimedRow) => boolean): ClaimedRow | undefined {
-    let best: Batch[] | undefined;
-    let bestKey = '';
+    let best: Lane | undefined;
     let bestRow: ClaimedRow | undefined;
-    for (const [key, lane] of this.#lanes) {
-      const row = lane[0]!.rows[lane[0]!.head]!;
+    for (const lane of this.#lanes.values()) {
+      const head = lane.batches[0]!;
+      const row = head.rows[head.head]!;
       if (bestRow && !before(row, bestRow)) continue;
       if (!mayStart(row)) continue;
       best = lane;
-      bestKey = key;
       bestRow = row;
     }
     if (!best || !bestRow) return undefined;
-    const batch = best[0]!;
+    const batch = best.batches[0]!;
     batch.head++;
-    if (batch.head === batch.rows.length) this.#dropBatch(bestKey, best, batch);
-    this.#count(bestRow.queue, -1);
+    if (batch.head === batch.rows.length) this.#dropBatch(best, batch);
+    this.#size--;
     return bestRow;
   }
 
@@ -98,19 +106,18 @@ export class JobBuffer {
   remove(id: string): boolean {
     const found = this.#find(id);
     if (!found) return false;
-    const [key, lane, batch, index] = found;
-    const [row] = batch.rows.splice(index, 1);
-    this.#count(row!.queue, -1);
-    if (batch.head === batch.rows.length) this.#dropBatch(key, lane, batch);
+    const [lane, batch, index] = found;
+    batch.rows.splice(index, 1);
+    this.#size--;
+    if (batch.head === batch.rows.length) this.#dropBatch(lane, batch);
     return true;
   }
 
   /** Empties the buffer and returns what it held, in claim order within each lane. */
   drain(): ClaimedRow[] {
     const rows: ClaimedRow[] = [];
-    for (const lane of this.#lanes.values()) for (const b of lane) rows.push(...b.rows.slice(b.head));
+    for (const lane of this.#lanes.values()) for (const b of lane.batches) rows.push(...b.rows.slice(b.head));
     this.#lanes = new Map();
-    this.#sizes = new Map();
     this.#size = 0;
     return rows;
   }
@@ -118,15 +125,15 @@ export class JobBuffer {
   /** Removes and returns up to `n` of the newest rows (the last to start), newest lanes' first. */
   takeNewest(n: number): ClaimedRow[] {
     const out: ClaimedRow[] = [];
-    for (const [key, lane] of [...this.#lanes].reverse()) {
-      while (out.length < n && lane.length > 0) {
-        const batch = lane[lane.length - 1]!;
+    for (const lane of [...this.#lanes.values()].reverse()) {
+      while (out.length < n && this.#lanes.has(lane.key)) {
+        const batch = lane.batches[lane.batches.length - 1]!;
         const keep = Math.max(batch.head, batch.rows.length - (n - out.length));
         out.push(...batch.rows.splice(keep));
-        if (batch.head === batch.rows.length) this.#dropBatch(key, lane, batch);
+        if (batch.head === batch.rows.length) this.#dropBatch(lane, batch);
       }
     }
-    for (const row of out) this.#count(row.queue, -1);
+    this.#size -= out.length;
     return out;
   }
 
@@ -134,30 +141,25 @@ export class JobBuffer {
   checkedBefore(time: number): ClaimedRow[] {
     const rows: ClaimedRow[] = [];
     for (const lane of this.#lanes.values()) {
-      for (const b of lane) if (b.checkedAt < time) rows.push(...b.rows.slice(b.head));
+      for (const b of lane.batches) if (b.checkedAt < time) rows.push(...b.rows.slice(b.head));
     }
     return rows;
   }
 
   /** Marks every row confirmed at `time`. */
   confirmAll(time: number): void {
-    for (const lane of this.#lanes.values()) for (const b of lane) b.checkedAt = time;
+    for (const lane of this.#lanes.values()) for (const b of lane.batches) b.checkedAt = time;
   }
 
-  #dropBatch(key: string, lane: Batch[], batch: Batch): void {
-    lane.splice(lane.indexOf(batch), 1);
-    if (lane.length === 0) this.#lanes.delete(key);
+  #dropBatch(lane: Lane, batch: Batch): void {
+    lane.batches.splice(lane.batches.indexOf(batch), 1);
+    if (lane.batches.length === 0) this.#lanes.delete(lane.key);
   }
 
-  #count(queue: string, n: number): void {
-    this.#size += n;
-    this.#sizes.set(queue, (this.#sizes.get(queue) ?? 0) + n);
-  }
-
-  #find(id: string): [string, Batch[], Batch, number] | undefined {
-    for (const [key, lane] of this.#lanes) {
-      for (const b of lane) {
-        for (let i = b.head; i < b.rows.length; i++) if (b.rows[i]!.id === id) return [key, lane, b, i];
+  #find(id: string): [Lane, Batch, number] | undefined {
+    for (const lane of this.#lanes.values()) {
+      for (const b of lane.batches) {
+        for (let i = b.head; i < b.rows.length; i++) if (b.rows[i]!.id === id) return [lane, b, i];
       }
     }
     return undefined;

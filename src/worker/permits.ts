@@ -27,6 +27,8 @@ export interface PermitsDeps {
   hasLimits: () => boolean;
   /** Permits grew, or appeared: buffered jobs may start and claims may take more. */
   onGrowth: () => void;
+  /** The queue of every job the worker runs now. */
+  runningQueues: () => Iterable<string>;
 }
 
 /**
@@ -40,8 +42,11 @@ export interface PermitsDeps {
 export class Permits {
   /** Permits per limited queue, as of the latest renewal. A queue not here has no limit. */
   #grants = new Map<string, number>();
-  /** Running jobs per queue: any queue may become limited while its jobs run. */
-  readonly #running = new Map<string, number>();
+  /**
+   * Running jobs per queue, counted only while the worker has limited queues (a job's start and
+   * end cost nothing otherwise), and recounted from the running jobs at each renewal.
+   */
+  #running = new Map<string, number>();
   /** Until when (performance.now()) the grants may be used. */
   #validUntil = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -84,11 +89,13 @@ export class Permits {
   }
 
   started(queue: string): void {
+    if (this.#grants.size === 0) return;
     this.#running.set(queue, (this.#running.get(queue) ?? 0) + 1);
   }
 
   ended(queue: string): void {
-    this.#running.set(queue, (this.#running.get(queue) ?? 1) - 1);
+    const n = this.#running.get(queue);
+    if (n !== undefined) this.#running.set(queue, n - 1);
   }
 
   /**
@@ -108,6 +115,14 @@ export class Permits {
     return caps;
   }
 
+  /** Counts the running jobs per queue afresh (or not at all, without limited queues). */
+  #recount(): void {
+    this.#running = new Map();
+    if (this.#grants.size === 0 && !this.deps.hasLimits()) return;
+    for (const queue of this.deps.runningQueues())
+      this.#running.set(queue, (this.#running.get(queue) ?? 0) + 1);
+  }
+
   #tick(): void {
     if (this.#stopped || this.#renewal) return;
     if (this.#grants.size === 0 && !this.deps.hasLimits()) return;
@@ -118,6 +133,7 @@ export class Permits {
 
   async #renew(): Promise<void> {
     const { queries, workerId, queues, concurrency, logger } = this.deps;
+    this.#recount();
     let total = 0;
     for (const n of this.#running.values()) total += n;
     // Until the answer comes, this worker may start jobs up to its current permits: others must
@@ -147,8 +163,7 @@ export class Permits {
       const before = this.#grants;
       this.#grants = new Map(rows.map((row) => [row.queue, row.permits]));
       this.#validUntil = sent + PERMIT_LEASE_MS - LEASE_MARGIN_MS;
-      for (const queue of this.#running.keys())
-        if (this.#running.get(queue) === 0) this.#running.delete(queue);
+      this.#recount();
       const grew =
         lapsed ||
         rows.some((row) => row.permits > (before.get(row.queue) ?? 0)) ||

@@ -87,6 +87,7 @@ export class Worker {
       concurrency: config.concurrency,
       logger,
       hasLimits: config.hasLimits ?? (() => false),
+      runningQueues: () => [...this.#running.values()].map((attempt) => attempt.row.queue),
       onGrowth: () => {
         if (this.#stopping.signal.aborted) return;
         this.#dispatch();
