@@ -16,11 +16,17 @@ export interface RateLimit {
  * as it is and `null` removes that limit.
  */
 export interface QueuePolicyOptions {
-  /** Running jobs of this queue, all workers together. */
+  /**
+   * Jobs of this queue whose handlers run at once, all workers together. Each worker holds a share
+   * (permits, renewed every 500 ms) and may claim jobs ahead of it, which wait in its buffer.
+   */
   concurrency?: number | null;
   /** Job starts of this queue per period, all workers together. */
   rateLimit?: RateLimit | null;
-  /** Running jobs per group of this queue (see the `group` enqueue option). */
+  /**
+   * Running jobs per group of this queue (see the `group` enqueue option). A worker that runs a
+   * group's jobs alone may claim its next ones ahead and start them as this allows.
+   */
   groupConcurrency?: number | null;
   /** Job starts per group of this queue per period. */
   groupRateLimit?: RateLimit | null;
