@@ -22,7 +22,8 @@ const MAJORS = [13, 14, 15, 16, 17, 18];
  * function, claims and settles through the PL/pgSQL functions (worker, worker-leases,
  * generic-plans), crash recovery across processes (processes), schedules (schedule-api),
  * input validation reaching the database (validation), the leader lease (leader-lease), VACUUM and
- * REINDEX CONCURRENTLY (hygiene) and restarts of the server under a worker (faults-restart).
+ * REINDEX CONCURRENTLY (hygiene), restarts of the server under a worker (faults-restart), and
+ * queue policies and permits across worker processes (flow-control, queue-permits).
  */
 const CORE = [
   'test/migrate.test.ts',
@@ -36,6 +37,8 @@ const CORE = [
   'test/leader-lease.test.ts',
   'test/hygiene.test.ts',
   'test/faults-restart.test.ts',
+  'test/flow-control.test.ts',
+  'test/queue-permits.test.ts',
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));
