@@ -34,7 +34,7 @@ export interface PermitsDeps {
 /**
  * This worker's share of its queues' concurrency limits (`take_permits`, sql/0009). A limited
  * queue's jobs start only while the worker runs fewer of them than it holds permits; it may claim
- * more (its prefetch, in proportion to its permits) and keep them buffered until a permit frees,
+ * more (the prefetch of as many slots as it has permits) and keep them buffered until one frees,
  * so a limit costs no claim round trip per job. Permits are renewed every half second and are
  * used only while their lease, counted from the renewal's send, has not run out: a frozen or
  * disconnected worker stops starting jobs before another can have been granted its permits.
@@ -52,6 +52,8 @@ export class Permits {
   #timer: NodeJS.Timeout | undefined;
   #renewal: Promise<void> | undefined;
   #stopped = false;
+  /** The last renewal failed: further failures are logged at debug level (one every 500 ms). */
+  #failing = false;
 
   constructor(private readonly deps: PermitsDeps) {}
 
@@ -168,9 +170,13 @@ export class Permits {
         lapsed ||
         rows.some((row) => row.permits > (before.get(row.queue) ?? 0)) ||
         [...before.keys()].some((queue) => !this.#grants.has(queue));
+      this.#failing = false;
       if (grew) this.deps.onGrowth();
     } catch (error) {
-      logger.warn({ err: error }, 'renewing queue permits failed; retrying');
+      const message = 'renewing queue permits failed; retrying every 500 ms';
+      if (this.#failing) logger.debug({ err: error }, message);
+      else logger.warn({ err: error }, message);
+      this.#failing = true;
     }
   }
 }
