@@ -195,3 +195,32 @@ describe('a concurrency-limited queue runs on permits', () => {
     expect(left.length).toBe(0);
   });
 });
+
+describe('a queue with both a concurrency limit and a rate limit', () => {
+  it('obeys both: at most 2 handlers at once and at most 10 starts in any second', async () => {
+    await q.setQueue('both', { concurrency: 2, rateLimit: { limit: 10, period: '1s' } });
+    await q.enqueueMany(
+      'both-job',
+      Array.from({ length: 25 }, () => ({})),
+      { queue: 'both' },
+    );
+    const w = db.pgsched();
+    let running = 0;
+    let most = 0;
+    w.define('both-job', async () => {
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, 30));
+      running--;
+    });
+    await w.start({ concurrency: 10 });
+    await waitFor(async () => (await w.getQueue('both')).counts.completed === 25, 10_000, 20);
+    await w.stop();
+    expect(most).toBe(2);
+    const [row] = await db.sql<{ densest: number }[]>`
+      with s as (select started_at as t from pgsched.jobs where queue = 'both')
+      select max((select count(*) from s o where o.t >= s.t and o.t < s.t + interval '1 second'))::int as densest
+      from s`;
+    expect(row!.densest).toBeLessThanOrEqual(10);
+    expect(row!.densest).toBeGreaterThanOrEqual(8);
+  });
+});
