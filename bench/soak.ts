@@ -3,7 +3,8 @@
  *   npx tsx bench/soak.ts [--jobs 100000] [--json out.json]
  * 100,000 jobs of 1–20 ms, 4 worker processes; a random one SIGKILLed and restarted every 2–5 s,
  * one SIGSTOPped for 20 s every 10 s; Postgres restarted 3 times (fast, immediate, fast); a
- * schedule firing every second meanwhile. Prints the report (see bench/soak/analyse.ts).
+ * schedule firing every second meanwhile; 10,000 more jobs in a queue limited to 8 at once and 1
+ * per group over 40 groups. Prints the report (see bench/soak/analyse.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -24,6 +25,7 @@ const report = await runSoak({
   leaderTimeoutMs: 10_000,
   visibilityMs: 5_000,
   deadlineMs: 30 * 60_000,
+  limited: { jobs: 10_000, concurrency: 8, groups: 40 },
   log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
 });
 console.log(JSON.stringify(report, null, 2));

@@ -23,14 +23,15 @@ create table :SCHEMA.queue_permits (
 );
 
 -- Renews this worker's permits on every limited queue it takes (p_queues, null for every queue)
--- and returns them. p_known names the queues whose jobs it runs or holds permits of, with what it
--- occupies (the larger of its current permits and its running jobs of the queue) and wants; other
--- limited queues get p_want and occupy nothing. Shares: the limit split evenly among the workers
--- that want permits (in worker id order, the first `limit mod n` one more); a worker may take
--- more than its share only while no other is below its own share and wants more.
+-- and returns them. It wants p_want of each (its slots). p_known names the queues whose jobs it
+-- runs or holds permits of, with what it occupies (the larger of its current permits and its
+-- running jobs of the queue); it occupies nothing of the others. Shares: the limit split evenly
+-- among the workers that want permits (in worker id order, the first `limit mod n` one more); a
+-- worker may take more than its share only while no other is below its own share and wants more.
+-- A worker wants its slots whatever they run now: one busy with another queue's backlog still
+-- gets its share of this one, whose jobs then take turns with the others' in its slots.
 create function :SCHEMA.take_permits(
-  p_worker text, p_queues text[], p_want int, p_known text[], p_occupied int[], p_wants int[],
-  p_lease_ms int)
+  p_worker text, p_queues text[], p_want int, p_known text[], p_occupied int[], p_lease_ms int)
 returns table (queue text, permits int)
 language plpgsql
 as $$
@@ -60,7 +61,7 @@ begin
     where p.queue = q.name and p.expires_at < clock_timestamp() and not exists (
       select 1 from :SCHEMA.jobs j where j.state = 'running' and j.queue = q.name and j.locked_by = p.worker
         and j.locked_until > clock_timestamp());
-    v_want := greatest(0, coalesce(p_wants[array_position(p_known, q.name)], p_want));
+    v_want := greatest(0, p_want);
     v_occupied := greatest(0, coalesce(p_occupied[array_position(p_known, q.name)], 0));
     select coalesce(sum(case when p.expires_at >= clock_timestamp() then p.held else least(p.held, (
              select count(*) from :SCHEMA.jobs j

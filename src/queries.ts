@@ -108,11 +108,11 @@ export interface PermitRow {
 
 /** What a worker tells `take_permits` of the queues whose jobs it runs or holds permits of. */
 export interface PermitRequest {
-  /** Permits wanted on limited queues not named in `known`. */
+  /** Permits wanted on each limited queue: the worker's slots. */
   want: number;
+  /** Queues the worker runs jobs of or holds permits of, with what it occupies of each. */
   known: string[];
   occupied: number[];
-  wants: number[];
   leaseMs: number;
 }
 
@@ -228,7 +228,7 @@ export function createQueries(sql: Sql, schema: string) {
     takePermits: (workerId: string, queues: string[] | null, r: PermitRequest) => sql<PermitRow[]>`
       select queue, permits from ${sql(schema)}.take_permits(${workerId},
         ${queues === null ? null : pgArray(queues)}::text[], ${r.want}::int, ${pgArray(r.known)}::text[],
-        ${pgArray(r.occupied)}::int[], ${pgArray(r.wants)}::int[], ${r.leaseMs}::int)`,
+        ${pgArray(r.occupied)}::int[], ${r.leaseMs}::int)`,
 
     /** Gives back every permit of this worker (`release_permits`, sql/0009). */
     releasePermits: (workerId: string) => sql`select ${sql(schema)}.release_permits(${workerId})`,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runSoak } from '../bench/soak/run.js';
 
 describe('fault soak (short version of bench/soak.ts)', () => {
-  it('10,000 jobs through SIGKILLs, a SIGSTOP and a Postgres restart: all complete, repeats explained, cron intact', async () => {
+  it('10,000 jobs through SIGKILLs, a SIGSTOP and a Postgres restart: all complete, repeats explained, cron intact, limits held', async () => {
     const report = await runSoak({
       jobs: 10_000,
       processes: 3,
@@ -15,6 +15,7 @@ describe('fault soak (short version of bench/soak.ts)', () => {
       leaderTimeoutMs: 3_000,
       visibilityMs: 3_000,
       deadlineMs: 100_000,
+      limited: { jobs: 1_000, concurrency: 3, groups: 10 },
     });
     const { options: _options, ...figures } = report;
     process.stderr.write(`[soak] ${JSON.stringify(figures)}\n`);
@@ -28,6 +29,12 @@ describe('fault soak (short version of bench/soak.ts)', () => {
     expect(report.cron.duplicates).toBe(0);
     expect(report.cron.missing).toBe(0);
     expect(report.cron.occurrences).toBeGreaterThan(3);
+    // The limited queue: every job done, its limits held by every handler that ran in a process
+    // not frozen meanwhile, and they were reached.
+    expect(report.limited.states).toEqual({ completed: 1_000 });
+    expect(report.limited.checked).toBeGreaterThan(800);
+    expect(report.limited.mostRunning).toBe(3);
+    expect(report.limited.mostInAGroup).toBe(1);
     // A frozen leader is replaced within its timeout, a killed one at once (slack for a loaded machine).
     for (const t of report.takeovers) {
       expect(t.ms).toBeLessThan(t.cause === 'kill' ? 2_500 : report.cron.leaderTimeoutMs + 1_000);

@@ -22,6 +22,32 @@ export interface SoakFindings {
     longestGapBetween: [number, number];
     leaderTimeoutMs: number;
   };
+  /**
+   * The limited queue's jobs by state, and the most of its handlers that ran at once, overall and
+   * within one group, over the records of handlers that took no longer than a job does (one that
+   * took longer ran in a process frozen or starved meanwhile: its job's lease may have run out and
+   * the job run elsewhere, which no limit can prevent). `checked` records of `recorded`.
+   */
+  limited: {
+    states: Record<string, number>;
+    mostRunning: number;
+    mostInAGroup: number;
+    recorded: number;
+    checked: number;
+  };
+}
+
+/** The most intervals that overlap at one instant (an end before a start at the same instant). */
+function mostAtOnce(intervals: { started: Date; finished: Date }[]): number {
+  const edges = intervals.flatMap((i) => [
+    [i.started.getTime(), 1],
+    [i.finished.getTime(), -1],
+  ]);
+  edges.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+  let now = 0;
+  let most = 0;
+  for (const [, d] of edges) most = Math.max(most, (now += d!));
+  return most;
 }
 
 /** What the database says after a soak. */
@@ -30,6 +56,8 @@ export async function analyse(
   fleet: Fleet,
   leaderTimeoutMs: number,
   startedAt: number,
+  /** The longest a handler runs, ms. */
+  handlerMaxMs: number,
 ): Promise<SoakFindings> {
   const states = Object.fromEntries(
     (
@@ -68,7 +96,26 @@ export async function analyse(
   const widest = gaps.indexOf(Math.max(0, ...gaps));
   const longestGapBetween: [number, number] =
     widest < 0 ? [0, 0] : [created[widest]! - startedAt, created[widest + 1]! - startedAt];
+  const limitedStates = Object.fromEntries(
+    (
+      await sql<{ state: string; n: number }[]>`
+        select state::text, count(*)::int as n from pgsched.jobs where name = 'soak-limited' group by 1`
+    ).map((r) => [r.state, r.n]),
+  );
+  const records = await sql<{ grp: string; started: Date; finished: Date }[]>`
+    select grp, started, finished from soak_limited`;
+  // Slack for the timer and the event loop of a busy process.
+  const checked = records.filter((r) => r.finished.getTime() - r.started.getTime() <= handlerMaxMs + 250);
+  const byGroup = new Map<string, typeof checked>();
+  for (const r of checked) byGroup.set(r.grp, [...(byGroup.get(r.grp) ?? []), r]);
   return {
+    limited: {
+      states: limitedStates,
+      mostRunning: mostAtOnce(checked),
+      mostInAGroup: Math.max(0, ...[...byGroup.values()].map(mostAtOnce)),
+      recorded: records.length,
+      checked: checked.length,
+    },
     states,
     repeated,
     unexplainedJobs,

@@ -22,6 +22,11 @@ export interface SoakOptions {
   visibilityMs: number;
   /** Gives up (and reports) after this long. */
   deadlineMs: number;
+  /**
+   * Jobs of a limited queue drained alongside (`concurrency` and `groupConcurrency: 1` over
+   * `groups` groups); its limits are checked from the handlers' records (see analyse.ts).
+   */
+  limited?: { jobs: number; concurrency: number; groups: number };
   log?: (line: string) => void;
   random?: () => number;
 }
@@ -81,6 +86,20 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       );
     }
     await pgsched.schedule('soak-tick', { every: '1s', job: 'soak-tick' });
+    await sql`create table soak_limited (grp text, pid int, started timestamptz, finished timestamptz)`;
+    const limited = o.limited;
+    if (limited) {
+      await pgsched.setQueue('soak-limited', { concurrency: limited.concurrency, groupConcurrency: 1 });
+      for (let g = 0; g < limited.groups; g++) {
+        const n = Math.ceil(limited.jobs / limited.groups);
+        await pgsched.enqueueMany(
+          'soak-limited',
+          Array.from({ length: n }, () => ({ ms: lo + Math.floor(random() * (hi - lo + 1)), g: `g${g}` })),
+          { queue: 'soak-limited', group: `g${g}` },
+        );
+      }
+    }
+    const limitedJobs = limited ? Math.ceil(limited.jobs / limited.groups) * limited.groups : 0;
     for (let i = 0; i < o.processes; i++) await fleet.spawn();
     const started = Date.now();
     const events: SoakReport['events'] = [];
@@ -160,18 +179,27 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     let completed = 0;
     let lastProgressAt = Date.now();
     let longestStallMs = 0;
-    while (completed < o.jobs) {
+    let limitedCompleted = 0;
+    while (completed < o.jobs || limitedCompleted < limitedJobs) {
       if (Date.now() - started > o.deadlineMs) throw new Error(`soak: not drained within ${o.deadlineMs} ms`);
       await new Promise((r) => setTimeout(r, 200));
       const now = await sql<{ n: number }[]>`
         select count(*)::int as n from pgsched.jobs where name = 'soak' and state = 'completed'`
         .then(([row]) => row!.n)
         .catch(() => completed); // the database is restarting
+      if (limited) {
+        limitedCompleted = await sql<{ n: number }[]>`
+          select count(*)::int as n from pgsched.jobs where name = 'soak-limited' and state = 'completed'`
+          .then(([row]) => row!.n)
+          .catch(() => limitedCompleted);
+      }
       if (now > completed) {
         longestStallMs = Math.max(longestStallMs, Date.now() - lastProgressAt);
         lastProgressAt = Date.now();
         completed = now;
       }
+      // Once every soak job is done the limited queue's may still be running: no stall.
+      if (completed >= o.jobs) lastProgressAt = Date.now();
       const next = o.restarts[restartsDone.length];
       if (next && completed >= ((restartsDone.length + 1) * o.jobs) / (o.restarts.length + 1)) {
         while (busy) await new Promise((r) => setTimeout(r, 20)); // a kill in progress finishes first
@@ -196,7 +224,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     await new Promise((r) => setTimeout(r, o.freezeForMs + 500));
     const finalExitCodes = await fleet.stopAll();
     log(`soak: drained in ${drainMs} ms`);
-    const findings = await analyse(sql, fleet, o.leaderTimeoutMs, started);
+    const findings = await analyse(sql, fleet, o.leaderTimeoutMs, started, hi);
     const [from, to] = findings.cron.longestGapBetween;
     const longestGapEvents = events.filter((e) => e.at >= from - 1_000 && e.at <= to);
     const { log: _log, random: _random, ...options } = o;

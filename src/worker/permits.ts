@@ -136,23 +136,12 @@ export class Permits {
   async #renew(): Promise<void> {
     const { queries, workerId, queues, concurrency, logger } = this.deps;
     this.#recount();
-    let total = 0;
-    for (const n of this.#running.values()) total += n;
     // Until the answer comes, this worker may start jobs up to its current permits: others must
     // leave it that many (or its running jobs, if more), so a shrink lands in two renewals.
-    const request: PermitRequest = {
-      want: Math.max(0, concurrency - total),
-      known: [],
-      occupied: [],
-      wants: [],
-      leaseMs: PERMIT_LEASE_MS,
-    };
+    const request: PermitRequest = { want: concurrency, known: [], occupied: [], leaseMs: PERMIT_LEASE_MS };
     for (const queue of new Set([...this.#grants.keys(), ...this.#running.keys()])) {
-      const running = this.#running.get(queue) ?? 0;
       request.known.push(queue);
-      request.occupied.push(Math.max(this.#grants.get(queue) ?? 0, running));
-      // Slots taken by other queues' jobs are not this queue's to want.
-      request.wants.push(Math.max(0, concurrency - (total - running)));
+      request.occupied.push(Math.max(this.#grants.get(queue) ?? 0, this.#running.get(queue) ?? 0));
     }
     const sent = performance.now();
     try {
