@@ -45,11 +45,13 @@ declare
   v_starved boolean;
   v_grant int;
 begin
-  -- Rows of queues that lost their limit or that this worker no longer takes.
+  -- Rows of queues that lost their limit (any worker's: no renewal would clear a dead one's) or
+  -- that this worker no longer takes.
   delete from :SCHEMA.queue_permits p
-  where p.worker = p_worker and not exists (
+  where not exists (
     select 1 from :SCHEMA.queues x
-    where x.name = p.queue and x.concurrency is not null and (p_queues is null or x.name = any(p_queues)));
+    where x.name = p.queue and x.concurrency is not null
+      and (p.worker <> p_worker or p_queues is null or x.name = any(p_queues)));
   for q in
     select x.name, x.concurrency as lim from :SCHEMA.queues x
     where x.concurrency is not null and (p_queues is null or x.name = any(p_queues))
