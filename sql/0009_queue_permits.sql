@@ -88,15 +88,11 @@ begin
     into v_fair, v_starved
     from ranked r;
     v_grant := greatest(0, least(v_want, q.lim - v_others, case when v_starved then v_fair else q.lim end));
-    if greatest(v_grant, v_occupied) = 0 and v_want = 0 then
-      delete from :SCHEMA.queue_permits p where p.queue = q.name and p.worker = p_worker;
-    else
-      insert into :SCHEMA.queue_permits as p (queue, worker, held, want, expires_at)
-      values (q.name, p_worker, greatest(v_grant, v_occupied), v_want,
-              clock_timestamp() + p_lease_ms * interval '1 millisecond')
-      on conflict (queue, worker) do update
-        set held = excluded.held, want = excluded.want, expires_at = excluded.expires_at;
-    end if;
+    insert into :SCHEMA.queue_permits as p (queue, worker, held, want, expires_at)
+    values (q.name, p_worker, greatest(v_grant, v_occupied), v_want,
+            clock_timestamp() + p_lease_ms * interval '1 millisecond')
+    on conflict (queue, worker) do update
+      set held = excluded.held, want = excluded.want, expires_at = excluded.expires_at;
     queue := q.name;
     permits := v_grant;
     return next;
