@@ -11,6 +11,18 @@ beforeAll(async () => {
   await q.migrate();
 });
 
+/** Defines `name` on `w` as a job that takes `ms`; `most()` is the most of them that ran at once. */
+function defineCounted(w: Pgsched, name: string, ms: number): { most(): number } {
+  let running = 0;
+  let most = 0;
+  w.define(name, async () => {
+    most = Math.max(most, ++running);
+    await new Promise((r) => setTimeout(r, ms));
+    running--;
+  });
+  return { most: () => most };
+}
+
 describe('claims with policies in play', () => {
   it('a paused queue holds its jobs while other queues drain without waiting for a poll', async () => {
     await q.pauseQueue('held');
@@ -121,13 +133,7 @@ describe('a limited group claims along with its settles', () => {
       { queue: 'capped', group: 'one' },
     );
     const w = db.pgsched();
-    let running = 0;
-    let most = 0;
-    w.define('capped-job', async () => {
-      most = Math.max(most, ++running);
-      await new Promise((r) => setTimeout(r, 2));
-      running--;
-    });
+    const capped = defineCounted(w, 'capped-job', 2);
     const t0 = Date.now();
     // A 20 s poll: only claims that follow the settles can keep the queue moving.
     await w.start({ concurrency: 20, pollInterval: '20s' });
@@ -137,7 +143,7 @@ describe('a limited group claims along with its settles', () => {
     const { counts } = await q.getQueue('capped');
     expect(counts.running).toBe(0);
     expect(counts.pending + counts.completed).toBe(400);
-    expect(most).toBeLessThanOrEqual(4);
+    expect(capped.most()).toBeLessThanOrEqual(4);
     // Outcomes that freed room in the group carried claims (statistics arrive within moments);
     // a worker that holds the group's next jobs ahead starts them without one, so not every time.
     const calls = await waitFor(async () => {
@@ -161,13 +167,7 @@ describe('a concurrency-limited queue runs on permits', () => {
       { queue: 'permitted' },
     );
     const w = db.pgsched();
-    let running = 0;
-    let most = 0;
-    w.define('permitted-job', async () => {
-      most = Math.max(most, ++running);
-      await new Promise((r) => setTimeout(r, 2));
-      running--;
-    });
+    const permitted = defineCounted(w, 'permitted-job', 2);
     let claimedAhead = 0;
     const t0 = Date.now();
     // A 20 s poll: the queue must keep moving on the worker's own claims and buffer.
@@ -191,7 +191,7 @@ describe('a concurrency-limited queue runs on permits', () => {
     const { counts } = await q.getQueue('permitted');
     expect(counts.running).toBe(0);
     expect(counts.pending + counts.completed).toBe(400);
-    expect(most).toBe(4);
+    expect(permitted.most()).toBe(4);
     const left = await db.sql`select queue, worker, held from pgsched.queue_permits`;
     expect(left).toEqual([]);
   });
@@ -206,17 +206,11 @@ describe('a queue with both a concurrency limit and a rate limit', () => {
       { queue: 'both' },
     );
     const w = db.pgsched();
-    let running = 0;
-    let most = 0;
-    w.define('both-job', async () => {
-      most = Math.max(most, ++running);
-      await new Promise((r) => setTimeout(r, 30));
-      running--;
-    });
+    const both = defineCounted(w, 'both-job', 30);
     await w.start({ concurrency: 10 });
     await waitFor(async () => (await w.getQueue('both')).counts.completed === 25, 10_000, 20);
     await w.stop();
-    expect(most).toBe(2);
+    expect(both.most()).toBe(2);
     const [row] = await db.sql<{ densest: number }[]>`
       with s as (select started_at as t from pgsched.jobs where queue = 'both')
       select max((select count(*) from s o where o.t >= s.t and o.t < s.t + interval '1 second'))::int as densest

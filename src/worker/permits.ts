@@ -3,13 +3,13 @@ import { type ClaimCaps, NO_CAPS, type PermitRequest, type Queries } from '../qu
 import { withinNoAnswer } from '../retry-delay.js';
 
 /** How often a worker renews its permits while one of its queues has a concurrency limit. */
-export const PERMIT_RENEW_MS = 500;
+const PERMIT_RENEW_MS = 500;
 
 /**
  * How long a renewal holds them: a crashed worker's permits free this long after its last
  * renewal, as its jobs do when the rescuer takes them back.
  */
-export const PERMIT_LEASE_MS = 5_000;
+const PERMIT_LEASE_MS = 5_000;
 
 /**
  * Permits are used until this long before their lease ends, counted from the renewal's send: a
